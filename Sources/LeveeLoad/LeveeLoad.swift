@@ -1,0 +1,1 @@
+// The load generator engine (scenarios, scheduler, attack profiles, reports) lives in this module.
