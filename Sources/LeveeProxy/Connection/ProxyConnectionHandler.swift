@@ -419,7 +419,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         statistics.completedRequests.wrappingAdd(1, ordering: .relaxed)
         loop.countRequest(route: ex.routeName, status: ex.status)
         if ex.responseBytes > 0 { loop.metrics.bytesOut.increment(by: Int64(ex.responseBytes)) }
-        let close = !ex.clientKeepAlive || !ex.requestEnded || quiescing
+        // A body-less request is complete with its head (its `.end` may still be on the way).
+        let close = !ex.clientKeepAlive || (!ex.requestEnded && ex.framing != .none) || quiescing
         if close {
             context.writeAndFlush(Self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
@@ -486,7 +487,7 @@ extension ProxyConnectionHandler: UpstreamDelegate {
 
     func upstreamResponseEnd(_ trailers: HTTPHeaders?, from upstream: UpstreamHandler) {
         guard let ex = exchange, ex.upstream === upstream, ex.responseStarted else { return }
-        detachUpstream(ex, reusable: ex.requestEnded && ex.upstreamReusable)
+        detachUpstream(ex, reusable: (ex.requestEnded || ex.framing == .none) && ex.upstreamReusable)
         finish(ex, trailers: trailers)
     }
 

@@ -21,11 +21,11 @@ final class LoopContext {
         var status: UInt
     }
 
-    init(eventLoop: any EventLoop, runtime: ProxyRuntime, metrics: ProxyMetrics) {
+    init(eventLoop: any EventLoop, runtime: ProxyRuntime, metrics: ProxyMetrics, statistics: LoopStatistics) {
         self.eventLoop = eventLoop
         self.runtime = runtime
         self.metrics = metrics
-        self.statistics = LoopStatistics()
+        self.statistics = statistics
     }
 
     func countRequest(route: String, status: UInt) {

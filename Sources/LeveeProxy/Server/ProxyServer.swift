@@ -36,7 +36,7 @@ public final class ProxyServer: Service, Sendable {
 
     private struct LoopBinding: Sendable {
         let eventLoop: any EventLoop
-        let context: NIOLoopBound<LoopContext>
+        let context: NIOLoopBoundBox<LoopContext>
         let statistics: LoopStatistics
     }
 
@@ -67,11 +67,12 @@ public final class ProxyServer: Service, Sendable {
         self.state = Mutex(State(runtime: runtime))
         self.quiescing = ServerQuiescingHelper(group: group)
         self.loops = group.makeIterator().map { eventLoop in
-            let context = LoopContext(eventLoop: eventLoop, runtime: runtime, metrics: metrics)
-            return LoopBinding(
-                eventLoop: eventLoop,
-                context: NIOLoopBound(context, eventLoop: eventLoop),
-                statistics: context.statistics)
+            let statistics = LoopStatistics()
+            // Created here, then only touched on its loop.
+            let box = NIOLoopBoundBox.makeBoxSendingValue(
+                LoopContext(eventLoop: eventLoop, runtime: runtime, metrics: metrics, statistics: statistics),
+                eventLoop: eventLoop)
+            return LoopBinding(eventLoop: eventLoop, context: box, statistics: statistics)
         }
     }
 
