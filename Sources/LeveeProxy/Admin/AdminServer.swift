@@ -51,7 +51,7 @@ public final class AdminServer: Service {
                 }
             }
         serverChannel.withLock { $0 = channel }
-        logger.info("admin listening", metadata: ["address": "\(channel.channel.localAddress.map { "\($0)" } ?? "?")"])
+        logger.info("admin listening", metadata: ["address": "\(channel.channel.localAddress.map(LeveeApplication.describe) ?? "?")"])
     }
 
     public func run() async throws {

@@ -45,7 +45,7 @@ public final class DemoBackend: Service {
             }
             .bind(host: host, port: port).get()
         channel.withLock { $0 = bound }
-        logger.info("demo backend listening", metadata: ["address": "\(bound.localAddress.map { "\($0)" } ?? "?")"])
+        logger.info("demo backend listening", metadata: ["address": "\(bound.localAddress.map(LeveeApplication.describe) ?? "?")"])
     }
 
     public func run() async throws {
