@@ -172,13 +172,14 @@ public final class LeveeApplication: Sendable {
                 message: "started from command-line flags: there is no file to reload (use --config)")])
         }
         let next: ProxyConfiguration
+        let sourceMap: TOMLSourceMap
         do {
-            next = try ProxyConfiguration.load(file: path)
+            (next, sourceMap) = try ProxyConfiguration.loadWithSourceMap(file: path)
         } catch {
             return .rejected(error.errors)
         }
         let fixed = Self.fixedAtStartChanges(from: state.configuration, to: next).map {
-            ConfigurationError(file: path, line: nil, field: $0.field, message: $0.message)
+            ConfigurationError(file: path, line: sourceMap.nearestLine(of: $0.field), field: $0.field, message: $0.message)
         }
         if !fixed.isEmpty { return .rejected(fixed) }
         proxy.apply(configuration: next, filter: makeFilter(next))

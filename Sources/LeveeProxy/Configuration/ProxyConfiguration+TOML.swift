@@ -11,6 +11,14 @@ extension ProxyConfiguration {
     public static func load(
         file path: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigurationErrors) -> ProxyConfiguration {
+        try loadWithSourceMap(file: path, environment: environment).configuration
+    }
+
+    /// `load(file:)`, also returning where each field is in the file (to place later errors,
+    /// such as a reload that changes a listener).
+    static func loadWithSourceMap(
+        file path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationErrors) -> (configuration: ProxyConfiguration, sourceMap: TOMLSourceMap) {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -19,7 +27,7 @@ extension ProxyConfiguration {
                 ConfigurationError(file: path, line: nil, field: "file", message: "cannot read: \(Self.describe(error))")
             ])
         }
-        return try parse(text, file: path, environment: environment)
+        return (try parse(text, file: path, environment: environment), TOMLSourceMap(text: text))
     }
 
     /// Parses and validates configuration text; `file` is only used in error messages.
