@@ -354,3 +354,28 @@ struct ConfigurationCheckTests {
         #expect(report.lines.first?.hasPrefix("/nonexistent/levee.toml:?: file: cannot read") == true)
     }
 }
+
+@Suite("Quick form of levee serve")
+struct ConfigurationQuickFormTests {
+    @Test("flags build one route to one pool")
+    func flags() throws {
+        let c = try ProxyConfiguration.quickForm(
+            listen: ["127.0.0.1:8080"], upstreams: ["http://127.0.0.1:9000", "127.0.0.1:9001"], admin: "127.0.0.1:9901",
+            workers: 1, environment: ["LEVEE_ADMIN_TOKEN": "token-from-environment"])
+        #expect(c.listeners == [ListenerConfiguration(host: "127.0.0.1", port: 8080)])
+        #expect(c.routes == [RouteConfiguration(name: "default", upstream: "upstream")])
+        #expect(c.upstreams["upstream"]?.backends.map(\.port) == [9000, 9001])
+        #expect(c.admin == AdminConfiguration(host: "127.0.0.1", port: 9901, token: "token-from-environment"))
+        #expect(c.workers == 1)
+    }
+
+    @Test("bad flags are all named")
+    func badFlags() {
+        do {
+            _ = try ProxyConfiguration.quickForm(listen: ["nowhere"], upstreams: ["https://x:1", "ftp//"], admin: "x", workers: 0)
+            Issue.record("accepted bad flags")
+        } catch {
+            #expect(error.errors.map(\.field) == ["--listen[0]", "--upstream[0]", "--upstream[1]", "--admin", "--workers"])
+        }
+    }
+}
