@@ -59,8 +59,8 @@ public struct ChallengeAuthority: Sendable {
         return "\(expires)." + HMACSHA256.hex(mac.authenticate(Self.clearanceMessage(expires, client.subnet)))
     }
 
-    /// Checks a clearance cookie value presented by `client`.
-    public func validateClearance(_ value: Substring, client: ClientAddress, now: Int64) -> Result<Void, Failure> {
+    /// Checks a clearance cookie value presented by `client`; on success returns its expiry.
+    public func validateClearance(_ value: Substring, client: ClientAddress, now: Int64) -> Result<Int64, Failure> {
         guard let dot = value.firstIndex(of: "."), let expires = Int64(value[..<dot]),
               let tag = HMACSHA256.unhex(value[value.index(after: dot)...]), tag.count == 32
         else { return .failure(.malformed) }
@@ -68,7 +68,7 @@ public struct ChallengeAuthority: Sendable {
             return .failure(.badSignature)
         }
         guard now <= expires else { return .failure(.expired) }
-        return .success(())
+        return .success(expires)
     }
 
     /// The `Set-Cookie` value for a clearance.
