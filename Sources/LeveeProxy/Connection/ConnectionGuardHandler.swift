@@ -37,6 +37,9 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     private var heldBackThisTick = false
     private var readsHeldBack = false
     private var ticks = 0
+    /// Told first when the server starts draining (before NIO's pipelining handler takes the
+    /// event), so that the response in progress carries `Connection: close`.
+    weak var drainListener: ProxyConnectionHandler?
     /// Bytes read on this connection (for the bytes-in counter).
     private(set) var bytesReceived = 0
 
@@ -74,6 +77,11 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
             arm(limits.headerTimeout, reason: .header)
         }
         context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { drainListener?.serverIsDraining() }
+        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: events from the HTTP handler

@@ -74,8 +74,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if let header = event as? ProxyProtocolHeader {
             proxyProtocolSource = header.source
         } else if event is ChannelShouldQuiesceEvent {
-            quiescing = true
-            if exchange == nil { context.close(promise: nil) }
+            serverIsDraining()
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -113,6 +112,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         loop.metrics.bytesIn.increment(by: Int64(guardHandler.bytesReceived))
         context.fireChannelInactive()
+    }
+
+    /// Graceful shutdown: close now if idle, else after the current response.
+    func serverIsDraining() {
+        guard !quiescing else { return }
+        quiescing = true
+        if exchange == nil { context?.close(promise: nil) }
     }
 
     // MARK: request side

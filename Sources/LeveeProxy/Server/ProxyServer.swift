@@ -31,7 +31,6 @@ public final class ProxyServer: Service, Sendable {
     private let loops: [LoopBinding]
     private let metrics: ProxyMetrics
     private let registry = ConnectionRegistry()
-    private let quiescing: ServerQuiescingHelper
     private let state: Mutex<State>
 
     private struct LoopBinding: Sendable {
@@ -43,6 +42,8 @@ public final class ProxyServer: Service, Sendable {
     private struct State {
         var runtime: ProxyRuntime
         var serverChannels: [any Channel] = []
+        /// One per listening socket: a `ServerQuiescingHelper` tracks a single server channel.
+        var quiescingHelpers: [ServerQuiescingHelper] = []
         var boundAddresses: [SocketAddress] = []
         var started = false
         var stopped = false
@@ -65,7 +66,6 @@ public final class ProxyServer: Service, Sendable {
         self.metrics = metrics
         let runtime = ProxyRuntime(configuration: configuration, filter: filter, previous: nil)
         self.state = Mutex(State(runtime: runtime))
-        self.quiescing = ServerQuiescingHelper(group: group)
         self.loops = group.makeIterator().map { eventLoop in
             let statistics = LoopStatistics()
             // Created here, then only touched on its loop.
@@ -84,13 +84,16 @@ public final class ProxyServer: Service, Sendable {
         }
         guard !alreadyStarted else { return }
         var channels: [any Channel] = []
+        var helpers: [ServerQuiescingHelper] = []
         do {
             for listener in listeners {
                 var port = listener.port
                 for binding in loops {
-                    let channel = try await makeBootstrap(on: binding, listener: listener)
+                    let helper = ServerQuiescingHelper(group: binding.eventLoop)
+                    let channel = try await makeBootstrap(on: binding, listener: listener, quiescing: helper)
                         .bind(host: listener.host, port: port).get()
                     channels.append(channel)
+                    helpers.append(helper)
                     // Port 0: the first socket picks the port, the others share it.
                     if port == 0, let bound = channel.localAddress?.port { port = bound }
                 }
@@ -104,6 +107,7 @@ public final class ProxyServer: Service, Sendable {
         }
         state.withLock { state in
             state.serverChannels = channels
+            state.quiescingHelpers = helpers
             state.boundAddresses = addresses
         }
         logger.info("proxy listening", metadata: ["addresses": "\(addresses.map { "\($0)" })", "loops": "\(loops.count)"])
@@ -133,14 +137,18 @@ public final class ProxyServer: Service, Sendable {
         }
         guard !alreadyStopped else { return }
         let eventLoop = group.any()
-        let drained = eventLoop.makePromise(of: Void.self)
-        quiescing.initiateShutdown(promise: drained)
+        let (channels, helpers) = state.withLock { ($0.serverChannels, $0.quiescingHelpers) }
+        let drained = helpers.map { helper in
+            let promise = eventLoop.makePromise(of: Void.self)
+            helper.initiateShutdown(promise: promise)
+            return promise.futureResult
+        }
         let forced = eventLoop.scheduleTask(in: gracePeriod) { [registry] in
             for channel in registry.openChannels { channel.close(promise: nil) }
         }
-        try? await drained.futureResult.get()
+        for future in drained { try? await future.get() }
         forced.cancel()
-        for channel in state.withLock({ $0.serverChannels }) { try? await channel.close() }
+        for channel in channels { try? await channel.close() }
         logger.info("proxy stopped")
     }
 
@@ -183,9 +191,10 @@ public final class ProxyServer: Service, Sendable {
             listeners: addresses.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }, pools: pools)
     }
 
-    private func makeBootstrap(on binding: LoopBinding, listener: ListenerConfiguration) -> ServerBootstrap {
-        let quiescing = self.quiescing
-        return ServerBootstrap(group: binding.eventLoop)
+    private func makeBootstrap(
+        on binding: LoopBinding, listener: ListenerConfiguration, quiescing: ServerQuiescingHelper
+    ) -> ServerBootstrap {
+        ServerBootstrap(group: binding.eventLoop)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
@@ -238,6 +247,8 @@ public final class ProxyServer: Service, Sendable {
             position: .last, withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
             withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: runtime.decoderLimits)
-        try pipeline.addHandler(ProxyConnectionHandler(loop: loop, guardHandler: guardHandler, logger: logger))
+        let handler = ProxyConnectionHandler(loop: loop, guardHandler: guardHandler, logger: logger)
+        guardHandler.drainListener = handler
+        try pipeline.addHandler(handler)
     }
 }
