@@ -42,9 +42,7 @@ struct AppLifecycleTests {
     static func withApplication(
         file: String, _ body: (LeveeApplication) async throws -> Void
     ) async throws {
-        let application = try LeveeApplication(
-            source: .file(file), registry: TestMetricsRegistry.shared, logger: Logger(label: "test"),
-            options: .init(handleSignals: false))
+        let application = try makeTestApplication(file: file)
         try await application.start()
         let running = Task { try await application.run() }
         do {
@@ -63,7 +61,7 @@ struct AppLifecycleTests {
         let backend = try await TestHTTPServer.start { _ in TestResponse(text: "from backend") }
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let route = "metrics-route-\(UInt32.random(in: 0...UInt32.max))"
+        let route = "metrics-route"
         let file = try directory.write("levee.toml", Self.configuration(upstreamPort: backend.port, route: route))
 
         try await Self.withApplication(file: file) { app in
@@ -166,9 +164,7 @@ struct AppLifecycleTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let file = try directory.write("levee.toml", Self.configuration(upstreamPort: backend.port))
-        let application = try LeveeApplication(
-            source: .file(file), registry: TestMetricsRegistry.shared, logger: Logger(label: "test"),
-            options: .init(handleSignals: false))
+        let application = try makeTestApplication(file: file)
         try await application.start()
         let port = application.proxyPort
         let running = Task { try await application.run() }

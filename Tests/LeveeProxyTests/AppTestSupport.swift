@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import LeveeTestSupport
 import Metrics
 import NIOCore
@@ -6,15 +7,16 @@ import Prometheus
 
 @testable import LeveeProxy
 
-/// The process-wide metrics registry of this test target. `MetricsSystem` can be bootstrapped once
-/// per process; the data path creates its counters on event-loop threads, where a task-local
-/// factory would not apply, so end-to-end metric tests share this one.
-enum TestMetricsRegistry {
-    static let shared: PrometheusCollectorRegistry = {
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        return registry
-    }()
+/// Builds an application whose metrics go to a registry of its own (through a task-local
+/// factory: the data path captures the factory when it is built), without bootstrapping the
+/// process-wide `MetricsSystem`.
+func makeTestApplication(file: String) throws -> LeveeApplication {
+    let registry = PrometheusCollectorRegistry()
+    return try withMetricsFactory(PrometheusMetricsFactory(registry: registry)) {
+        try LeveeApplication(
+            source: .file(file), registry: registry, logger: Logger(label: "test"),
+            options: .init(handleSignals: false))
+    }
 }
 
 /// A temporary directory for configuration files, removed by `remove()`.

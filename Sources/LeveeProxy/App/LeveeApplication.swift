@@ -18,8 +18,16 @@ import Synchronization
 ///   and demo addresses, `shutdown_grace` and the access log path are fixed at start: a reload
 ///   that changes them is refused (restart instead).
 public final class LeveeApplication: Sendable {
-    /// Builds the request filter of a configuration (the flood filter plugs in here).
-    public typealias FilterFactory = @Sendable (ProxyConfiguration) -> any RequestFilter
+    /// Builds the request filter of a configuration; on reload `previous` is the filter being
+    /// replaced (so that state such as bans can carry over).
+    public typealias FilterFactory = @Sendable (_ configuration: ProxyConfiguration, _ previous: (any RequestFilter)?) -> any RequestFilter
+
+    /// The flood filter when the configuration has any filter settings (keeping the bans of the
+    /// previous one across reloads), otherwise a filter that forwards everything.
+    public static let defaultFilter: FilterFactory = { configuration, previous in
+        if configuration.filter == FilterConfiguration() { return AllowAllFilter() }
+        return FloodFilter(configuration: configuration.filter, bans: (previous as? FloodFilter)?.bans)
+    }
 
     /// Process-level choices that are not part of the configuration file.
     public struct Options: Sendable {
@@ -48,6 +56,7 @@ public final class LeveeApplication: Sendable {
 
     private struct State {
         var configuration: ProxyConfiguration
+        var filter: any RequestFilter
         var applied = 0
         var rejected = 0
         var last: ReloadOutcome?
@@ -61,7 +70,7 @@ public final class LeveeApplication: Sendable {
     ///     `PrometheusMetricsFactory` over the same registry.
     public init(
         source: ConfigurationSource, registry: PrometheusCollectorRegistry, logger: Logger,
-        options: Options = Options(), makeFilter: @escaping FilterFactory = { _ in AllowAllFilter() }
+        options: Options = Options(), makeFilter: @escaping FilterFactory = LeveeApplication.defaultFilter
     ) throws(ConfigurationErrors) {
         let configuration: ProxyConfiguration
         switch source {
@@ -73,14 +82,15 @@ public final class LeveeApplication: Sendable {
         self.logger = logger
         self.makeFilter = makeFilter
         self.startedAt = .now
-        self.state = Mutex(State(configuration: configuration))
+        let filter = makeFilter(configuration, nil)
+        self.state = Mutex(State(configuration: configuration, filter: filter))
         self.reloadsApplied = CoreMetrics.Counter(label: "levee_config_reloads_total", dimensions: [("result", "applied")])
         self.reloadsRejected = CoreMetrics.Counter(label: "levee_config_reloads_total", dimensions: [("result", "rejected")])
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers ?? System.coreCount)
         self.group = group
         self.proxy = ProxyServer(
-            configuration: configuration, filter: makeFilter(configuration), group: group,
+            configuration: configuration, filter: filter, group: group,
             logger: logger.with(label: "proxy"))
         self.demo = configuration.demoBackend.map { DemoBackend(configuration: $0, group: group, logger: logger) }
         self.accessLogger = configuration.accessLog.map { AccessLogger(path: $0.path, logger: logger) }
@@ -110,6 +120,9 @@ public final class LeveeApplication: Sendable {
 
     /// The configuration serving new requests now.
     public var configuration: ProxyConfiguration { state.withLock { $0.configuration } }
+
+    /// The request filter serving new requests now.
+    public var filter: any RequestFilter { state.withLock { $0.filter } }
 
     /// Binds the demo backend, the proxy listeners and the admin listener (in that order), so
     /// that their addresses are known before `run()`. Fails if any address is taken.
@@ -182,7 +195,9 @@ public final class LeveeApplication: Sendable {
             ConfigurationError(file: path, line: sourceMap.nearestLine(of: $0.field), field: $0.field, message: $0.message)
         }
         if !fixed.isEmpty { return .rejected(fixed) }
-        proxy.apply(configuration: next, filter: makeFilter(next))
+        let filter = makeFilter(next, state.filter)
+        proxy.apply(configuration: next, filter: filter)
+        state.filter = filter
         admin?.setToken(next.admin?.token)
         accessLogger?.reopen()
         state.configuration = next

@@ -168,8 +168,16 @@ extension ProxyConfiguration {
             accessLog.finish()
         }
 
-        // The flood filter's sections (rules, trusted networks, challenge, bans) are decoded by
-        // `FilterConfiguration`; they join this list when that decoder lands.
+        // The flood filter's sections: `[filter]` (trusted networks, classes, challenge, bans) and
+        // `[[rule]]`, decoded by `FilterConfiguration` with the same file, lines and error list.
+        reader.accept("filter")
+        reader.accept("rule")
+        let sourceMap = diagnostics.sourceMap
+        var filterErrors: [ConfigurationError] = []
+        configuration.filter = FilterConfiguration.decode(
+            from: root, file: diagnostics.file, lineOf: { sourceMap.nearestLine(of: $0) }, errors: &filterErrors)
+        diagnostics.errors += filterErrors
+
         reader.finish()
         return configuration
     }
