@@ -379,3 +379,44 @@ struct ConfigurationQuickFormTests {
         }
     }
 }
+
+@Suite("Configuration: the flood filter's sections in the same file")
+struct ConfigurationFilterSectionTests {
+    static let base = """
+        [[route]]
+        upstream = "app"
+
+        [upstream.app]
+        backends = ["127.0.0.1:9000"]
+
+        """
+
+    @Test("[[rule]] is decoded into the filter configuration")
+    func rulesDecoded() throws {
+        let c = try ProxyConfiguration.parse(
+            Self.base + """
+                [[rule]]
+                name = "per-ip"
+                key = "ip"
+                limit = "20/s burst 40"
+                action = "reject"
+                """, file: "f.toml")
+        #expect(c.filter.rules.map(\.name) == ["per-ip"])
+    }
+
+    @Test("filter errors come with the file's line, next to the proxy's own errors")
+    func filterErrorsPlaced() {
+        let found = errors(
+            Self.base + """
+                [[rule]]
+                name = "per-ip"
+                key = "ip"
+                limit = "twenty"
+                action = "reject"
+
+                [limits]
+                max_headers = 0
+                """)
+        #expect(found.map { "\($0.line ?? 0) \($0.field)" } == ["9 rule[0].limit", "13 limits.max_headers"])
+    }
+}
