@@ -1,1 +1,0 @@
-// The reverse proxy (listeners, HTTP pipeline, policy, upstreams, admin) lives in this module.

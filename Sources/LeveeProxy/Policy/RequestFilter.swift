@@ -1,0 +1,71 @@
+import NIOCore
+import NIOHTTP1
+
+/// What the pipeline knows about a request when it asks the filter for a decision.
+public struct RequestContext: Sendable {
+    public var head: HTTPRequestHead
+    /// The TCP peer (the client, or the last hop when behind a load balancer).
+    public var socketAddress: SocketAddress?
+    /// The address announced by a PROXY protocol header on this connection, if any (the filter
+    /// decides whether to believe it).
+    public var proxyProtocolSource: SocketAddress?
+    /// Name of the matched route.
+    public var routeName: String
+    public var isTLS: Bool
+    /// JA4 fingerprint of the TLS ClientHello, when TLS is terminated here.
+    public var ja4: String?
+
+    public init(
+        head: HTTPRequestHead, socketAddress: SocketAddress?, proxyProtocolSource: SocketAddress? = nil,
+        routeName: String, isTLS: Bool = false, ja4: String? = nil
+    ) {
+        self.head = head
+        self.socketAddress = socketAddress
+        self.proxyProtocolSource = proxyProtocolSource
+        self.routeName = routeName
+        self.isTLS = isTLS
+        self.ja4 = ja4
+    }
+}
+
+/// A complete response produced by the proxy itself (429, 403, challenge page, 503 …).
+public struct LocalResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer
+    /// Close the connection after sending it.
+    public var close: Bool
+
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer = ByteBuffer(), close: Bool = false) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.close = close
+    }
+}
+
+/// The filter's decision for one request.
+public enum FilterVerdict: Sendable {
+    /// Forward to the upstream; add `responseHeaders` (e.g. rate-limit fields) to its response.
+    case forward(responseHeaders: HTTPHeaders)
+    /// Hold the request for `delay`, then forward it (nginx `burst` without `nodelay`).
+    case forwardAfter(delay: TimeAmount, responseHeaders: HTTPHeaders)
+    /// Answer locally, never reaching the upstream.
+    case respond(LocalResponse)
+    /// Hold the connection for `duration` (costing the client, not us), then answer.
+    case tarpit(duration: TimeAmount, response: LocalResponse)
+    /// Close the connection without an answer.
+    case close
+}
+
+/// The hook between the HTTP pipeline and the flood filter. Called on the connection's event
+/// loop once per request, after the head is decoded and the route chosen; must not block.
+public protocol RequestFilter: Sendable {
+    func evaluate(_ request: RequestContext) -> FilterVerdict
+}
+
+/// The filter used when no rules are configured: forwards everything.
+public struct AllowAllFilter: RequestFilter {
+    public init() {}
+    public func evaluate(_ request: RequestContext) -> FilterVerdict { .forward(responseHeaders: [:]) }
+}

@@ -1,1 +1,0 @@
-// Helpers shared by the test targets: loopback backends, raw HTTP clients, hashing.
