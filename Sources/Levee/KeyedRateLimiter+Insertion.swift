@@ -20,45 +20,52 @@ extension KeyedRateLimiter {
     /// (another thread may have inserted it meanwhile). The new bucket is full.
     @usableFromInline
     func insert(_ location: Location, now: UInt64) -> Int {
-        let header = location.shard * Self.headerWords
+        let header = headerWordBase + location.shard * Self.headerWords
         lockShard(header)
         defer { words[header + Self.lockWord].store(0, ordering: .releasing) }
         while true {
-            var reusable = -1
+            // Preference: a full-again slot, then an empty one, in the first bucket, then the
+            // same in the second (only reachable when the first has no empty slot), then force.
             var nearest = -1
             var nearestWait = UInt64.max
-            var empty = -1
-            var slot = location.firstSlot
-            for _ in 0..<probeLength {
-                let tag = words[slotWordBase + 2 * slot].load(ordering: .acquiring)
-                if tag == location.tag { return slot }
-                if tag == 0 { empty = slot; break }
-                let time = words[slotWordBase + 2 * slot + 1].load(ordering: .acquiring) & Self.timeMask
-                if time <= now {
-                    if reusable < 0 { reusable = slot }
-                } else if time - now < nearestWait {
-                    nearestWait = time - now
-                    nearest = slot
+            var chosen = -1
+            var chosenIsEmpty = false
+            buckets: for pass in 0..<2 {
+                if pass == 1 && location.second == location.first { break }
+                let bucket = pass == 0 ? location.first : location.second
+                var reusable = -1
+                var empty = -1
+                for slot in bucket..<(bucket + bucketSlots) {
+                    let tag = words[2 * slot].load(ordering: .acquiring)
+                    if tag == location.tag { return slot }
+                    if tag == 0 { empty = slot; break }
+                    let time = words[2 * slot + 1].load(ordering: .acquiring) & Self.timeMask
+                    if time <= now {
+                        if reusable < 0 { reusable = slot }
+                    } else if time - now < nearestWait {
+                        nearestWait = time - now
+                        nearest = slot
+                    }
                 }
-                slot = nextSlot(after: slot, in: location)
+                if reusable >= 0 { chosen = reusable; break buckets }
+                if empty >= 0 { chosen = empty; chosenIsEmpty = true; break buckets }
             }
-            // Prefer a full-again slot (keeps probe chains short), then an empty one, then force.
-            if reusable >= 0 {
-                if claim(reusable, for: location.tag, now: now, requireFull: true) {
-                    words[header + Self.reusesWord].wrappingAdd(1, ordering: .relaxed)
-                    words[header + Self.insertionsWord].wrappingAdd(1, ordering: .relaxed)
-                    return reusable
-                }
-                continue  // its owner spent tokens meanwhile: look again
-            }
-            if empty >= 0 {
-                let tatIndex = slotWordBase + 2 * empty + 1
+            if chosenIsEmpty {
+                let tatIndex = 2 * chosen + 1
                 let old = words[tatIndex].load(ordering: .relaxed)
                 words[tatIndex].store(Self.nextGeneration(old), ordering: .releasing)
-                words[slotWordBase + 2 * empty].store(location.tag, ordering: .releasing)
+                words[2 * chosen].store(location.tag, ordering: .releasing)
                 words[header + Self.occupiedWord].wrappingAdd(1, ordering: .relaxed)
                 words[header + Self.insertionsWord].wrappingAdd(1, ordering: .relaxed)
-                return empty
+                return chosen
+            }
+            if chosen >= 0 {
+                if claim(chosen, for: location.tag, now: now, requireFull: true) {
+                    words[header + Self.reusesWord].wrappingAdd(1, ordering: .relaxed)
+                    words[header + Self.insertionsWord].wrappingAdd(1, ordering: .relaxed)
+                    return chosen
+                }
+                continue  // its owner spent tokens meanwhile: look again
             }
             if nearest >= 0, claim(nearest, for: location.tag, now: now, requireFull: false) {
                 words[header + Self.forcedEvictionsWord].wrappingAdd(1, ordering: .relaxed)
@@ -77,7 +84,7 @@ extension KeyedRateLimiter {
     /// compare-and-swap (decisions racing on the old owner fail theirs), then publishes the tag.
     /// Fails, restoring the old owner, when the bucket changed since it was inspected.
     private func claim(_ slot: Int, for tag: UInt64, now: UInt64, requireFull: Bool) -> Bool {
-        let tagIndex = slotWordBase + 2 * slot
+        let tagIndex = 2 * slot
         let oldTag = words[tagIndex].load(ordering: .relaxed)
         let word = words[tagIndex + 1].load(ordering: .acquiring)
         if requireFull && word & Self.timeMask > now { return false }

@@ -21,7 +21,7 @@ extension KeyedRateLimiter {
         var result = Statistics(capacity: capacity, trackedKeys: 0, insertions: 0, reusedSlots: 0,
                                 forcedEvictions: 0, memoryBytes: memoryBytes)
         for shard in 0..<shardCount {
-            let header = shard * Self.headerWords
+            let header = headerWordBase + shard * Self.headerWords
             result.trackedKeys += Int(words[header + Self.occupiedWord].load(ordering: .relaxed))
             result.insertions += Int(words[header + Self.insertionsWord].load(ordering: .relaxed))
             result.reusedSlots += Int(words[header + Self.reusesWord].load(ordering: .relaxed))

@@ -32,16 +32,19 @@ import Darwin
 /// let decision = perClient.acquire(LimiterKey(ipv4: 192, 0, 2, 7), quota: quota)
 /// ```
 public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state lives only in the Atomic words behind `words`; every other property is an immutable let
-    // Word layout: `shardCount` headers of 8 words (64 bytes: lock, occupied, insertions,
-    // reuses, forced evictions, padding), then `capacity` slots of 2 words (tag, TAT word).
-    // A slot's tag is 0 when empty and `busyTag` while its owner changes. Its TAT word holds
-    // a 4-bit generation (bumped whenever the slot changes owner, so a decision racing an
-    // eviction fails its compare-and-swap) and the 60-bit theoretical arrival time.
+    // Word layout: `capacity` slots of 2 words (tag, TAT word) in buckets of up to 8 slots
+    // (128 bytes, aligned: one adjacent-line pair), then `shardCount` headers of 8 words
+    // (lock, occupied, insertions, reuses, forced evictions, padding). A key may live in one
+    // of two buckets of its shard (two-choice hashing: high load without probe clusters).
+    // A slot's tag is 0 when empty and `busyTag` while its owner changes; slots fill in order
+    // and are never emptied, so the first empty slot ends a bucket. The TAT word holds a 4-bit
+    // generation (bumped whenever the slot changes owner, so a decision racing an eviction
+    // fails its compare-and-swap) and the 60-bit theoretical arrival time.
     @usableFromInline let words: UnsafeMutablePointer<Atomic<UInt64>>  // one 64-byte aligned allocation, initialized in init and freed in deinit
-    @usableFromInline let slotWordBase: Int
-    @usableFromInline let shardSlots: Int
+    @usableFromInline let headerWordBase: Int
+    @usableFromInline let shardBuckets: Int
     @usableFromInline let shardBits: Int
-    @usableFromInline let probeLength: Int
+    @usableFromInline let bucketSlots: Int
     @usableFromInline let seed0: UInt64
     @usableFromInline let seed1: UInt64
     @usableFromInline let seed2: UInt64
@@ -62,9 +65,10 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
     /// Creates a table holding at most `capacity` keys.
     ///
     /// - Parameters:
-    ///   - capacity: slots in the table (at least 1). Memory is `16 × capacity` bytes plus
-    ///     64 bytes per shard. Keys beyond what fits evict as described above; give about 25 %
-    ///     headroom over the number of keys expected to be active at once.
+    ///   - capacity: slots in the table (at least 1; rounded up to whole buckets of 8 slots
+    ///     per shard). Memory is `16 × capacity` bytes plus 64 bytes per shard. Keys beyond
+    ///     what fits evict as described above; give about 25 % headroom over the number of
+    ///     keys expected to be active (not yet full again) at once.
     ///   - shards: insertion lock shards, rounded up to a power of two; default one per 16,384
     ///     slots, between 1 and 256.
     ///   - clock: the time source for calls without `at:`.
@@ -75,21 +79,23 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
         while shardCount < wanted { shardCount <<= 1 }
         shardCount = min(shardCount, max(1, capacity))
         while shardCount & (shardCount - 1) != 0 { shardCount &= shardCount - 1 }
-        let shardSlots = (capacity + shardCount - 1) / shardCount
+        var bucketSlots = 8
+        while bucketSlots > 1 && bucketSlots * shardCount > capacity { bucketSlots >>= 1 }
+        let shardBuckets = (capacity + shardCount * bucketSlots - 1) / (shardCount * bucketSlots)
         self.shardCount = shardCount
-        self.shardSlots = shardSlots
-        self.capacity = shardSlots * shardCount
+        self.bucketSlots = bucketSlots
+        self.shardBuckets = shardBuckets
+        self.capacity = shardBuckets * bucketSlots * shardCount
         self.shardBits = shardCount.trailingZeroBitCount
-        self.probeLength = min(8, shardSlots)
-        self.slotWordBase = shardCount * KeyedRateLimiter.headerWords
+        self.headerWordBase = 2 * self.capacity
         self.clock = clock
         var random = SystemRandomNumberGenerator()
         seed0 = random.next()
         seed1 = random.next()
         seed2 = random.next()
         seed3 = random.next()
-        let wordCount = slotWordBase + 2 * self.capacity
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: wordCount * 8, alignment: 64)  // one block so slots share cache lines with nothing else
+        let wordCount = headerWordBase + shardCount * KeyedRateLimiter.headerWords
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: wordCount * 8, alignment: 128)  // one block; buckets aligned to 128-byte line pairs
         words = raw.bindMemory(to: Atomic<UInt64>.self, capacity: wordCount)
         for index in 0..<wordCount {
             (words + index).initialize(to: Atomic(0))
@@ -97,25 +103,25 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
     }
 
     deinit {
-        words.deinitialize(count: slotWordBase + 2 * capacity)
+        words.deinitialize(count: headerWordBase + shardCount * Self.headerWords)
         UnsafeMutableRawPointer(words).deallocate()
     }
 
     /// Bytes of table memory (slots and shard headers).
-    public var memoryBytes: Int { (slotWordBase + 2 * capacity) * 8 }
+    public var memoryBytes: Int { (headerWordBase + shardCount * Self.headerWords) * 8 }
 
     // MARK: - Hashing
 
     @usableFromInline
     struct Location {
-        @usableFromInline let firstSlot: Int  // absolute slot where probing starts
-        @usableFromInline let shardStart: Int  // absolute slot of the shard's first slot
+        @usableFromInline let first: Int  // absolute slot of the first bucket's first slot
+        @usableFromInline let second: Int  // absolute slot of the second bucket's first slot
         @usableFromInline let shard: Int
         @usableFromInline let tag: UInt64
 
-        @inlinable init(firstSlot: Int, shardStart: Int, shard: Int, tag: UInt64) {
-            self.firstSlot = firstSlot
-            self.shardStart = shardStart
+        @inlinable init(first: Int, second: Int, shard: Int, tag: UInt64) {
+            self.first = first
+            self.second = second
             self.shard = shard
             self.tag = tag
         }
@@ -134,26 +140,32 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
         var tag = Self.mix(Self.mix(key.high ^ seed2, key.low ^ seed3) ^ kind, seed0 | 1)
         if tag <= Self.busyTag { tag &+= 2 }
         let shard = shardBits == 0 ? 0 : Int(truncatingIfNeeded: position >> UInt64(64 - shardBits))
-        let local = Int(truncatingIfNeeded: ((position & 0xFFFF_FFFF) &* UInt64(shardSlots)) >> 32)
-        let shardStart = shard &* shardSlots
-        return Location(firstSlot: shardStart &+ local, shardStart: shardStart, shard: shard, tag: tag)
-    }
-
-    @inlinable @inline(__always)
-    func nextSlot(after slot: Int, in location: Location) -> Int {
-        let next = slot &+ 1
-        return next == location.shardStart &+ shardSlots ? location.shardStart : next
+        let buckets = UInt64(shardBuckets)
+        let first = Int(truncatingIfNeeded: ((position & 0xFFFF_FFFF) &* buckets) >> 32)
+        var second = Int(truncatingIfNeeded: ((tag >> 32) &* buckets) >> 32)
+        if second == first { second = first &+ 1 == shardBuckets ? 0 : first &+ 1 }
+        let shardStart = shard &* shardBuckets
+        return Location(
+            first: (shardStart &+ first) &* bucketSlots, second: (shardStart &+ second) &* bucketSlots,
+            shard: shard, tag: tag)
     }
 
     /// The slot holding `location`'s tag, without locking; nil when the key is not in the table.
+    ///
+    /// A key goes to its second bucket only when the first has no empty slot, and slots are
+    /// never emptied, so an empty slot in the first bucket proves the key is absent.
     @inlinable @inline(__always)
     func find(_ location: Location) -> Int? {
-        var slot = location.firstSlot
-        for _ in 0..<probeLength {
-            let tag = words[slotWordBase &+ 2 &* slot].load(ordering: .acquiring)
+        for slot in location.first..<(location.first &+ bucketSlots) {
+            let tag = words[2 &* slot].load(ordering: .acquiring)
             if tag == location.tag { return slot }
-            if tag == 0 { return nil }  // slots are never emptied, so the key cannot lie further on
-            slot = nextSlot(after: slot, in: location)
+            if tag == 0 { return nil }
+        }
+        if location.second == location.first { return nil }
+        for slot in location.second..<(location.second &+ bucketSlots) {
+            let tag = words[2 &* slot].load(ordering: .acquiring)
+            if tag == location.tag { return slot }
+            if tag == 0 { return nil }
         }
         return nil
     }
@@ -191,7 +203,7 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
     /// The GCRA step on a slot; nil when the slot stopped belonging to `tag` (the caller looks again).
     @inlinable @inline(__always)
     func acquire(slot: Int, tag: UInt64, quota: Quota, cost: Int, now: UInt64) -> RateLimitDecision? {
-        let tagIndex = slotWordBase &+ 2 &* slot
+        let tagIndex = 2 &* slot
         var word = words[tagIndex &+ 1].load(ordering: .acquiring)
         // Re-reading the tag after the TAT word closes the race with an owner change: if the
         // tag is still ours, `word` predates the change and a compare-and-swap on it will fail.
@@ -217,7 +229,7 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
     public func peek(_ key: LimiterKey, quota: Quota, at now: UInt64) -> RateLimitDecision {
         let location = locate(key)
         guard let slot = find(location) else { return GCRA.peek(stored: 0, now: now, quota: quota) }
-        let tagIndex = slotWordBase + 2 * slot
+        let tagIndex = 2 * slot
         let word = words[tagIndex + 1].load(ordering: .acquiring)
         guard words[tagIndex].load(ordering: .acquiring) == location.tag else {
             return GCRA.peek(stored: 0, now: now, quota: quota)
@@ -262,7 +274,7 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
                 guard insertIfMissing else { return }
                 slot = insert(location, now: now)
             }
-            let tagIndex = slotWordBase + 2 * slot
+            let tagIndex = 2 * slot
             var word = words[tagIndex + 1].load(ordering: .acquiring)
             guard words[tagIndex].load(ordering: .acquiring) == location.tag else { continue }
             while true {
