@@ -141,7 +141,8 @@ public final class FloodFilter: RequestFilter {
 
         // Admitted by every limit. Delay rules hold the request until its slot in their schedule.
         var wait: UInt64 = 0
-        for (position, entry) in checked.enumerated() {
+        var delayedRules: [Int] = []
+        for entry in checked {
             let compiled = rules[entry.rule]
             guard case .delay(let maxDelay) = compiled.rule.action, let quota = compiled.rule.quota,
                   let limiter = compiled.limiter else { continue }
@@ -154,10 +155,10 @@ public final class FloodFilter: RequestFilter {
                 let decision = RateLimitDecision(isAllowed: false, remaining: 0, limit: quota.burst,
                                                  retryAfterNanoseconds: slot - BanList.nanoseconds(maxDelay),
                                                  resetAfterNanoseconds: after)
-                _ = position
                 return act(compiled, decision: decision, facts: facts, accept: accept, request: request, now: now)
                     ?? .forward(responseHeaders: [:])
             }
+            if slot > 0 { delayedRules.append(entry.rule) }
             wait = max(wait, slot)
         }
         for entry in checked { rules[entry.rule].counters.add(.allowed) }
@@ -167,7 +168,7 @@ public final class FloodFilter: RequestFilter {
             for f in RateLimitHeaders.fields([.init(policy: policy, decision: result.decision)]) { headers.add(name: f.name, value: f.value) }
         }
         if wait > 0 {
-            for entry in checked where rules[entry.rule].rule.action.name == "delay" { rules[entry.rule].counters.add(.delayed) }
+            for index in delayedRules { rules[index].counters.add(.delayed) }
             return .forwardAfter(delay: .nanoseconds(Int64(wait)), responseHeaders: headers)
         }
         return .forward(responseHeaders: headers)
