@@ -1,3 +1,5 @@
+import Levee
+
 /// JSON for `/status`, `GET /admin/top` and `GET /admin/bans`, written by hand (no Foundation).
 extension FilterStatistics {
     /// `{"requests":…,"rules":{"per-ip":{"allowed":…}},"classes":{…},…,"top_talkers":[…]}`
