@@ -241,9 +241,9 @@ public final class ProxyServer: Service, Sendable {
         }
         let pipeline = channel.pipeline.syncOperations
         if listener.proxyProtocol {
-            // Insertion point for the flood filter's PROXY protocol (v1/v2) decoder: it goes
-            // first and fires `ProxyProtocolHeader`, which `ProxyConnectionHandler` records:
-            //     try pipeline.addHandler(ByteToMessageHandler(ProxyProtocolDecoder(...)))
+            // The flood filter's PROXY protocol (v1/v2) decoder goes first and fires
+            // `ProxyProtocolHeader`, which `ProxyConnectionHandler` records; a bad header closes.
+            try pipeline.addHandler(ByteToMessageHandler(ProxyProtocolDecoder()))
         }
         let guardHandler = ConnectionGuardHandler(limits: limits, idleTimeout: runtime.configuration.timeouts.idle)
         try pipeline.addHandler(guardHandler)
