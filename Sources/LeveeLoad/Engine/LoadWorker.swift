@@ -152,19 +152,39 @@ final class LoadWorker {
 
     // MARK: connections
 
-    func connect() {
-        generation += 1
-        let gen = generation
-        let c = plan.trafficClass
+    /// The bootstrap without a source address, built once: creating one per connection costs allocations.
+    lazy var baseBootstrap: ClientBootstrap = makeBootstrap()
+
+    func makeBootstrap() -> ClientBootstrap {
         var bootstrap = ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.nanoseconds(min(plan.timeout, 10_000_000_000)))
-        if case .slowRead(_, let readSize) = c.profile {
+        switch plan.trafficClass.profile {
+        case .slowRead(_, let readSize):
             bootstrap = bootstrap
                 .channelOption(.autoRead, value: false)
                 .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(max(readSize, 256)))
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: max(readSize, 1)))
+        case .slowloris:
+            // Trickled header lines must not wait for Nagle's algorithm. Other requests go out in one write.
+            bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)
+        case .normal, .pcapReplay:
+            break
         }
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        // The initializer runs on this loop while connect() is on the stack, so it sees the current generation.
+        return bootstrap.channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let worker = bound.value
+                try channel.pipeline.syncOperations.addHandler(LoadWorkerHandler(worker: worker, generation: worker.generation))
+            }
+        }
+    }
+
+    func connect() {
+        generation += 1
+        let gen = generation
+        let c = plan.trafficClass
+        var bootstrap = baseBootstrap
         if let source = c.source {
             let address = source.addressText(sourceIndex)
             if c.identity == .sourceAddress {
@@ -173,12 +193,6 @@ final class LoadWorker {
                 announced = address
             }
             sourceIndex += c.connections
-        }
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        bootstrap = bootstrap.channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(LoadWorkerHandler(worker: bound.value, generation: gen))
-            }
         }
         bootstrap.connect(to: plan.target).assumeIsolated().whenComplete { [self] result in
             switch result {
@@ -376,6 +390,7 @@ final class LoadWorker {
     func finish() {
         guard !finished else { return }
         finished = true
+        baseBootstrap = ClientBootstrap(group: eventLoop)  // drops the initializer's reference to this worker
         stopping = true
         recorder.stats.finishedAt = max(recorder.stats.finishedAt, Self.now())
         for t in timers { t.cancel() }

@@ -1,5 +1,11 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A minimal HTTP/1.x response parser for the load generator's hot path: it reads the status line
 /// and only the headers that matter (length, chunking, connection, rate-limit fields) and skips bodies.
 /// A value type without I/O: the connection handler feeds it bytes and acts on what it returns.
@@ -65,8 +71,12 @@ public struct ResponseParser: Sendable {
         while i < n {
             switch state {
             case .statusLine, .headers, .chunkSize, .chunkDataEnd, .trailers:
-                var j = i
-                while j < n && raw[j] != 0x0A { j += 1 }
+                let j: Int
+                if let base = raw.baseAddress, let hit = memchr(base + i, 0x0A, n - i) {
+                    j = base.distance(to: UnsafeRawPointer(hit))
+                } else {
+                    j = n
+                }
                 if j == n {
                     if carry.count + (n - i) > Self.maxLine { return .failure(.lineTooLong) }
                     carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i..<n]))
@@ -179,6 +189,12 @@ public struct ResponseParser: Sendable {
     }
 
     mutating func header(_ l: UnsafeRawBufferPointer) {
+        // Only names starting with c, t, r or x matter; most headers are skipped on their first byte.
+        guard let first = l.first else { return }
+        switch first | 0x20 {
+        case 0x63, 0x74, 0x72, 0x78: break
+        default: return
+        }
         var colon = 0
         while colon < l.count && l[colon] != 0x3A { colon += 1 }
         guard colon < l.count else { return }
