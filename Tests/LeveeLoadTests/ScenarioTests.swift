@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import LeveeLoad
 
@@ -98,5 +99,13 @@ struct ScenarioTests {
         #expect(DurationParser.nanoseconds("250ms") == 250_000_000)
         #expect(DurationParser.nanoseconds("2m") == 120_000_000_000)
         #expect(DurationParser.nanoseconds("soon") == nil)
+    }
+
+    @Test(arguments: ["flood.toml", "waves.toml", "slow-clients.toml", "replay.toml"])
+    func exampleScenariosParse(_ file: String) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("Benchmarks/scenarios/\(file)"), encoding: .utf8)
+        let s = try Scenario(toml: text)
+        #expect(!s.classes.isEmpty && s.target.isLoopback)
     }
 }
