@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Levee", targets: ["Levee"]),
         .library(name: "LeveeProxy", targets: ["LeveeProxy"]),
         .library(name: "LeveeLoad", targets: ["LeveeLoad"]),
+        .library(name: "LeveeRedis", targets: ["LeveeRedis"]),
         .executable(name: "levee", targets: ["levee"]),
     ],
     dependencies: [
@@ -61,6 +62,16 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
+        // Fleet-wide quotas: a small RESP client on SwiftNIO and GCRA leases from Redis.
+        .target(
+            name: "LeveeRedis",
+            dependencies: [
+                "Levee",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "levee",
             dependencies: [
@@ -88,6 +99,15 @@ let package = Package(
             path: "Tests/LeveeTestSupport"
         ),
         .testTarget(name: "LeveeTests", dependencies: ["Levee"]),
+        .testTarget(
+            name: "LeveeRedisTests",
+            dependencies: [
+                "LeveeRedis", "LeveeTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "LeveeProxyTests",
             dependencies: [

@@ -1,0 +1,1 @@
+// RESP client and fleet-wide GCRA leases on Redis (issue #8).
