@@ -185,16 +185,21 @@ final class LoadWorker {
         let gen = generation
         let c = plan.trafficClass
         var bootstrap = baseBootstrap
+        var bindAddress: SocketAddress?
         if let source = c.source {
             let address = source.addressText(sourceIndex)
             if c.identity == .sourceAddress {
-                if let bind = try? SocketAddress(ipAddress: address, port: 0) { bootstrap = bootstrap.bind(to: bind) }
+                if let bind = try? SocketAddress(ipAddress: address, port: 0) {
+                    bootstrap = bootstrap.bind(to: bind)
+                    bindAddress = bind
+                }
             } else {
                 announced = address
             }
             sourceIndex += c.connections
         }
-        bootstrap.connect(to: plan.target).assumeIsolated().whenComplete { [self] result in
+        let connecting = (c.profile == .normal ? fastConnect(bindTo: bindAddress) : nil) ?? bootstrap.connect(to: plan.target)
+        connecting.assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let ch):
                 guard gen == generation, !finished else {

@@ -54,6 +54,18 @@ public struct LoadReport: Codable, Sendable {
                  timeToMitigateS = "time_to_mitigate_s", timeToRecoverS = "time_to_recover_s",
                  retryAfterSeen = "retry_after_seen", rateLimitFieldsSeen = "rate_limit_fields_seen"
         }
+
+        /// Writes absent values as `null` (documented members are always present).
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(expect, forKey: .expect)
+            try c.encode(falsePositiveRate, forKey: .falsePositiveRate)
+            try c.encode(falseNegativeRate, forKey: .falseNegativeRate)
+            try c.encode(timeToMitigateS, forKey: .timeToMitigateS)
+            try c.encode(timeToRecoverS, forKey: .timeToRecoverS)
+            try c.encode(retryAfterSeen, forKey: .retryAfterSeen)
+            try c.encode(rateLimitFieldsSeen, forKey: .rateLimitFieldsSeen)
+        }
     }
 
     /// Measurements of one class (or of all of them, for `total`).
