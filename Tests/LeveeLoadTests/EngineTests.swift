@@ -215,3 +215,49 @@ struct EngineTests {
         #expect(abs(report.total.requests - 200) <= 4, "sent \(report.total.requests)")
     }
 }
+
+@Suite("Attack profiles end to end", .serialized)
+struct AttackProfileTests {
+    @Test func manyAndOversizedHeadersAndRandomPaths() async throws {
+        let seen = Mutex<(paths: Set<String>, headerCounts: Set<Int>, bigSizes: Set<Int>)>(([], [], []))
+        let server = try await TestHTTPServer.start { request in
+            seen.withLock {
+                $0.paths.insert(request.head.uri)
+                $0.headerCounts.insert(request.head.headers.count)
+                $0.bigSizes.insert(request.head.headers.first(name: "x-levee-big")?.utf8.count ?? 0)
+            }
+            return TestResponse(text: "ok")
+        }
+        var c = TrafficClass(name: "noisy")
+        c.connections = 4
+        c.maxRequests = 40
+        c.randomPaths = true
+        c.extraHeaderCount = 100
+        c.oversizedHeaderBytes = 4000
+        let s = Scenario(target: try LoadTarget(url: server.baseURL + "/"), duration: 5_000_000_000, threads: 1, classes: [c])
+        let report = try await LoadEngine(scenario: s).run()
+        await server.shutdown()
+        #expect(report.total.completed == 40)
+        let result = seen.withLock { $0 }
+        #expect(result.paths.count == 40)  // every request to its own random path
+        #expect(result.headerCounts == [102])  // Host, 100 padding headers, the big one
+        #expect(result.bigSizes == [4000])
+    }
+
+    @Test func slowReaderTakesItsTime() async throws {
+        let server = try await TestHTTPServer.start { _ in
+            TestResponse(text: String(repeating: "x", count: 200_000))
+        }
+        var c = TrafficClass(name: "slowread")
+        c.connections = 1
+        c.maxRequests = 1
+        c.profile = .slowRead(interval: 10_000_000, readSize: 16384)
+        let s = Scenario(target: try LoadTarget(url: server.baseURL + "/"), duration: 10_000_000_000, threads: 1, classes: [c])
+        let report = try await LoadEngine(scenario: s).run()
+        await server.shutdown()
+        let r = try #require(report.classes["slowread"])
+        #expect(r.completed == 1 && r.bytesReceived == 200_000)
+        // At most 16 KiB per 10 ms: the 200 kB body needs at least 12 reads, over 100 ms.
+        #expect(r.latencyNaiveMs.max >= 100)
+    }
+}

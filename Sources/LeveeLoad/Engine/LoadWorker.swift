@@ -162,6 +162,7 @@ final class LoadWorker {
         case .slowRead(_, let readSize):
             bootstrap = bootstrap
                 .channelOption(.autoRead, value: false)
+                .channelOption(.maxMessagesPerRead, value: 1)
                 .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(max(readSize, 256)))
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: max(readSize, 1)))
         case .slowloris:
