@@ -13,12 +13,9 @@ extension LoadWorker {
     /// of the user-space cost of a new connection. Returns nil when the socket is not connected at once
     /// (the caller then uses the ordinary bootstrap), a failed future when the connection was refused.
     func fastConnect(bindTo source: SocketAddress?) -> EventLoopFuture<any Channel>? {
+        #if os(Linux)
         guard case .v4(let target) = plan.target else { return nil }
-        #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        #else
-        let fd: Int32 = -1
-        #endif
         guard fd >= 0 else { return nil }
         if case .v4(let local)? = source {
             var address = local.address
@@ -54,5 +51,8 @@ extension LoadWorker {
             }
         }
         return baseBootstrap.withConnectedSocket(fd)
+        #else
+        return nil  // elsewhere NIO's ordinary connect path is used
+        #endif
     }
 }
