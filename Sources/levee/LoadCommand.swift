@@ -13,11 +13,13 @@ struct LoadCommand: AsyncParsableCommand {
         commandName: "load",
         abstract: "Generate load (open or closed loop) and attacks against a loopback target, report per traffic class.",
         discussion: """
-        Quick form:  levee load http://127.0.0.1:8080/ --rate 5000 --duration 30s --connections 64
-                     (without --rate: closed loop, every connection as fast as the target answers)
-        Full form:   levee load scenario.toml   (see docs/load-testing.md)
-        Exits 99 when a threshold of the scenario fails. Targets outside 127.0.0.0/8, ::1 and
-        localhost are refused unless --allow-remote is given.
+        Quick form: levee load http://127.0.0.1:8080/ --rate 5000 --duration 30s --connections 64 \
+        (without --rate the loop is closed: every connection sends as soon as it has its answer).
+
+        Full form: levee load scenario.toml (traffic classes, attacks, thresholds: see docs/load-testing.md).
+
+        Exits 99 when a threshold fails. Targets outside 127.0.0.0/8, ::1 and localhost are refused \
+        unless --allow-remote is given.
         """
     )
 
