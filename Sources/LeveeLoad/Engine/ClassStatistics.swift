@@ -13,14 +13,19 @@ public struct ClassStatistics: Sendable {
         public var errors = 0
         /// Latency (from the intended send time) of the responses completed in this second.
         public var latency = CoarseHistogram()
-        public init() {}
+        /// An empty second.
+        /// Nothing measured yet.
+    public init() {}
     }
 
+    /// Requests sent and responses received.
     public var sent = 0
     public var completed = 0
+    /// Errors by ``ErrorKind`` raw value.
     public var errors = [Int](repeating: 0, count: ErrorKind.allCases.count)
     /// Response count by status code (index = code, 0..<600).
     public var status = [Int](repeating: 0, count: 600)
+    /// Responses carrying `Retry-After`, rate-limit fields; body bytes received.
     public var retryAfterSeen = 0
     public var rateLimitSeen = 0
     public var bytesReceived = 0

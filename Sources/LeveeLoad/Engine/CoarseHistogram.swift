@@ -4,6 +4,7 @@ public struct CoarseHistogram: Sendable, Equatable {
     public private(set) var buckets: [UInt32] = []
     public private(set) var count: UInt64 = 0
 
+    /// An empty histogram.
     public init() {}
 
     static func index(_ micros: UInt64) -> Int {
@@ -19,6 +20,7 @@ public struct CoarseHistogram: Sendable, Equatable {
         return (UInt64(4 + sub + 1) << UInt64(top - 2))
     }
 
+    /// Counts one value in microseconds.
     public mutating func record(micros: UInt64) {
         let i = Self.index(micros)
         if buckets.count <= i { buckets.append(contentsOf: repeatElement(0, count: i + 1 - buckets.count)) }
@@ -26,6 +28,7 @@ public struct CoarseHistogram: Sendable, Equatable {
         count += 1
     }
 
+    /// Adds another histogram's counts.
     public mutating func add(_ other: CoarseHistogram) {
         if buckets.count < other.buckets.count {
             buckets.append(contentsOf: repeatElement(0, count: other.buckets.count - buckets.count))

@@ -17,6 +17,7 @@ public struct LoadEngine: Sendable {
     /// Required to send anything to a target outside loopback.
     public let allowRemote: Bool
 
+    /// An engine for `scenario`; `allowRemote` must be set explicitly for a target outside loopback.
     public init(scenario: Scenario, allowRemote: Bool = false) {
         self.scenario = scenario
         self.allowRemote = allowRemote

@@ -9,6 +9,7 @@ public struct RequestEncoder: Sendable {
     public var oversizedHeaderBytes: Int
     public var connectionClose: Bool
 
+    /// Takes headers, body and padding from the class; its own `Host` header wins over `defaultHost`.
     public init(hostHeader defaultHost: String, trafficClass c: TrafficClass) {
         hostHeader = c.headers.first { $0.0.lowercased() == "host" }?.1 ?? defaultHost
         headers = c.headers.filter { $0.0.lowercased() != "host" }

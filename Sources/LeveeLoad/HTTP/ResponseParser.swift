@@ -21,6 +21,7 @@ public struct ResponseParser: Sendable {
         public var bodyBytes: Int
     }
 
+    /// A response the generator cannot frame.
     public enum ParseError: Error, Equatable {
         case malformedStatusLine, malformedChunk, lineTooLong
     }
@@ -41,6 +42,7 @@ public struct ResponseParser: Sendable {
 
     static let maxLine = 64 * 1024
 
+    /// A parser waiting for a status line.
     public init() {}
 
     /// True between responses (nothing of the next one read yet).

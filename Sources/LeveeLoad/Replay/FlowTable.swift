@@ -58,6 +58,7 @@ struct FlowTable {
 public enum HTTPRequestSplitter {
     static let methods = ["GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "]
 
+    /// True when the bytes start with an HTTP method and a space.
     public static func looksLikeRequest(_ s: [UInt8]) -> Bool {
         methods.contains { s.starts(with: Array($0.utf8)) }
     }

@@ -15,6 +15,7 @@ public enum PacketDecoder {
     static let ethernet: Int32 = 1, null: Int32 = 0, loop: Int32 = 108, raw: Int32 = 12, rawAlt: Int32 = 14,
                linkTypeRaw: Int32 = 101, linuxSLL: Int32 = 113, linuxSLL2: Int32 = 276
 
+    /// The TCP segment inside a frame of the given libpcap link type, or nil for anything else.
     public static func tcpSegment(_ p: [UInt8], linkType: Int32) -> TCPSegment? {
         var offset: Int
         var etherType: Int

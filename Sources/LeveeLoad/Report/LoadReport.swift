@@ -3,6 +3,7 @@
 public struct LoadReport: Codable, Sendable {
     /// Latency percentiles in milliseconds.
     public struct Latency: Codable, Sendable, Equatable {
+        /// Percentiles 50, 90, 99 and 99.9.
         public var p50: Double
         public var p90: Double
         public var p99: Double
@@ -29,6 +30,7 @@ public struct LoadReport: Codable, Sendable {
         public var served: Int
         public var blocked: Int
         public var errors: Int
+        /// Per-second latency percentiles (coarse: about 19% resolution).
         public var p50Ms: Double
         public var p99Ms: Double
         enum CodingKeys: String, CodingKey {

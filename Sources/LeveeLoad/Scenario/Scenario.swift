@@ -12,6 +12,7 @@ public struct Scenario: Sendable, Equatable {
     public var classes: [TrafficClass]
     public var thresholds: [Threshold]
 
+    /// A scenario from its parts (durations in nanoseconds).
     public init(target: LoadTarget, duration: Int64, threads: Int = System.coreCount, timeout: Int64 = 5_000_000_000,
                 maxRequests: Int? = nil, classes: [TrafficClass], thresholds: [Threshold] = []) {
         self.target = target

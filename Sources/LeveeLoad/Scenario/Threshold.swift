@@ -1,5 +1,6 @@
 /// A pass/fail condition on the report, as in k6: `legit.p99_ms < 50`, `attack.served_rate < 0.01`.
 public struct Threshold: Sendable, Equatable {
+    /// The comparison operators a threshold can use.
     public enum Comparison: String, Sendable, CaseIterable {
         case lessOrEqual = "<=", greaterOrEqual = ">=", equal = "==", notEqual = "!=", less = "<", greater = ">"
     }

@@ -62,6 +62,7 @@ public struct TrafficClass: Sendable, Equatable {
     /// Maximum requests this class sends (nil: unbounded except by time).
     public var maxRequests: Int?
 
+    /// A class with the defaults: one closed-loop client sending `GET /`.
     public init(name: String) {
         self.name = name
         rate = nil
@@ -85,6 +86,7 @@ public struct TrafficClass: Sendable, Equatable {
         maxRequests = nil
     }
 
+    /// Field-by-field equality (headers compared in order).
     public static func == (a: TrafficClass, b: TrafficClass) -> Bool {
         a.name == b.name && a.rate == b.rate && a.connections == b.connections && a.paths == b.paths
             && a.randomPaths == b.randomPaths && a.methods == b.methods
