@@ -17,7 +17,9 @@ import LeveeRESP
 /// Arguments: `KEYS[1]` the bucket; `ARGV` = interval µs, tolerance µs, wanted tokens, mode
 /// (`all`: all or nothing, the core's `acquire(cost:)`; `upto`: as many as available up to the
 /// wanted count, a lease), debt (tokens already spent on credit, charged unconditionally, even
-/// past empty, so that over time nothing admitted goes uncounted), and "now" in µs or empty.
+/// past empty, so that over time nothing admitted goes uncounted), "now" in µs or empty, and
+/// extra milliseconds added to the expiry (0 with Redis's clock; a caller that passes its own
+/// clock passes the most that clock may run behind real time, since Redis expires keys in real time).
 ///
 /// Reply: `{granted, tat - now, now}` in tokens and microseconds (see ``RedisGCRAReply``).
 public enum RedisGCRAScript {
@@ -44,7 +46,8 @@ public enum RedisGCRAScript {
         if all and granted < want then granted = 0 end
         tat = tat + granted * interval
         if granted > 0 or debt > 0 then
-          redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
+          local slack = tonumber(ARGV[7] or '0') or 0
+          redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000) + slack))
         end
         return {granted, tat - now, now}
         """#)
