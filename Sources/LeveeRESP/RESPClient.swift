@@ -181,7 +181,15 @@ public final class RESPClient: Sendable {
                     ])
                 }
             }
-        bootstrap.connect(host: configuration.host, port: configuration.port).hop(to: eventLoop).whenComplete { result in
+        // An address literal needs no resolver (getaddrinfo runs off the loop and can queue
+        // behind other work); a host name goes through NIO's resolver.
+        let connecting: EventLoopFuture<any Channel>
+        if let address = try? SocketAddress(ipAddress: configuration.host, port: configuration.port) {
+            connecting = bootstrap.connect(to: address)
+        } else {
+            connecting = bootstrap.connect(host: configuration.host, port: configuration.port)
+        }
+        connecting.hop(to: eventLoop).whenComplete { result in
             switch result {
             case .success(let channel): self.connected(channel)
             case .failure(let error): self.connectFailed(error)

@@ -74,12 +74,14 @@ public final class FleetLimiter: Sendable {
             counters.admitted.add(1)
             return allow(remaining: local.remaining)
         }
-        requestLease(entry, now: now)
+        // Credit first, so that the lease request about to start carries it as debt.
         if takeCredit(entry, cost: cost) {
+            requestLease(entry, now: now)
             counters.admitted.add(1)
             counters.admittedOnCredit.add(cost, ordering: .relaxed)
             return allow(remaining: 0)
         }
+        requestLease(entry, now: now)
         if !redisAvailable.load(ordering: .relaxed) {
             switch rule.failMode {
             case .open(let fallbackQuota):

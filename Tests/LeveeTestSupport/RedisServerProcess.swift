@@ -68,8 +68,22 @@ public final class RedisServerProcess: Sendable {
 
     /// Kills the server at once (SIGKILL: no goodbye to clients), as a crash would.
     public func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            Foundation.kill(process.processIdentifier, SIGCONT)  // a paused process dies only once continued
+        }
         process.waitUntilExit()
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered, like a
+    /// Redis stuck on a slow command or a swapping host.
+    public func pause() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    public func resume() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGCONT) }
     }
 
     /// Stops the server and removes its directory. SIGKILL, because a child started from a
