@@ -1,0 +1,345 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Levee
+import NIOCore
+import NIOHTTP1
+
+/// The flood filter: identifies and classifies each client, applies the rules through the
+/// core's limiters, and answers, delays, challenges or bans.
+///
+/// `evaluate` is synchronous and never blocks: every decision is a few atomic operations in the
+/// core's keyed tables; it allocates little (the rule checks of one request). It is called on the
+/// connection's event loop. Order of work for one request (docs/filter.md):
+///
+/// 1. identify the client (socket, or a trusted hop's PROXY header / forwarding header);
+/// 2. answer the challenge verification endpoint itself;
+/// 3. classify; a `banned` client gets 403 with `Retry-After` until the ban ends;
+/// 4. walk the rules in order, keeping those that match: the first matching enforced rule
+///    without a limit (an access rule) acts at once; log-only rules are counted on their own;
+/// 5. check all matching enforced limits at once with the core's multi-limit check (all or
+///    nothing: a denial refunds the others); the first denying rule in file order acts;
+/// 6. every denial is an offence: the client becomes `suspicious`, and too many earn a ban.
+public final class FloodFilter: RequestFilter {
+    public let configuration: FilterConfiguration
+    /// Active bans (shared with the admin API; pass the old list in on reload to keep bans).
+    public let bans: BanList
+    public let challenge: ChallengeAuthority
+    let identifier: ClientIdentifier
+    let classifier: Classifier
+    let offenses: OffenseRecord
+    let rules: [CompiledRule]
+    let clock: any LimiterClock
+    let wallClock: @Sendable () -> Int64
+    let topTalkers: HeavyHitters
+
+    let requests = StripedCounter()
+    let classCounters: [StripedCounter]
+    let refusedWhileBanned = StripedCounter()
+    let challengesPassed = StripedCounter()
+    let challengesFailed = StripedCounter()
+    let untrustedForwarding = StripedCounter()
+
+    /// A rule with its table and counters.
+    struct CompiledRule: Sendable {
+        let rule: FilterRule
+        let limiter: KeyedRateLimiter?
+        let counters: RuleCounters
+        let policy: RateLimitHeaders.Policy?
+    }
+
+    /// - Parameters:
+    ///   - clock: the limiter clock (monotonic in production, `ManualClock` in tests).
+    ///   - wallClock: Unix seconds, for cookie and challenge expiry (they outlive a process).
+    ///   - bans: an existing ban list to keep (on reload); nil creates one from the configuration.
+    public init(
+        configuration: FilterConfiguration, clock: any LimiterClock = MonotonicClock(),
+        wallClock: @escaping @Sendable () -> Int64 = FloodFilter.unixTime, bans: BanList? = nil
+    ) {
+        self.configuration = configuration
+        self.clock = clock
+        self.wallClock = wallClock
+        self.bans = bans ?? BanList(ladder: configuration.bans.ladder, forgetAfter: configuration.bans.forgetAfter,
+                                    capacity: configuration.bans.capacity)
+        self.challenge = ChallengeAuthority(settings: configuration.challenge)
+        self.identifier = ClientIdentifier(trustedProxies: NetworkList(configuration.trustedProxies), header: configuration.clientHeader)
+        self.offenses = OffenseRecord(suspiciousFor: configuration.classes.suspiciousFor, strikeQuota: configuration.bans.after,
+                                      capacity: configuration.tableCapacity, clock: clock)
+        self.classifier = Classifier(settings: configuration.classes, bans: self.bans, offenses: offenses, challenge: challenge)
+        self.rules = configuration.rules.map { rule in
+            CompiledRule(
+                rule: rule,
+                limiter: rule.quota == nil ? nil : KeyedRateLimiter(capacity: configuration.tableCapacity, clock: clock),
+                counters: RuleCounters(), policy: rule.quota.map { RateLimitHeaders.Policy(name: rule.name, quota: $0) })
+        }
+        self.topTalkers = HeavyHitters(capacity: max(1, configuration.topTalkers), stripes: StripedCounter().stripeCount)
+        self.classCounters = ClientClass.allCases.map { _ in StripedCounter() }
+    }
+
+    // MARK: the decision
+
+    public func evaluate(_ request: RequestContext) -> FilterVerdict {
+        let now = clock.now()
+        let stripe = StripedCounter.currentThreadStripe
+        requests.add(1, stripe: stripe)
+        let identity = identifier.identify(request)
+        if identity.ignoredUntrustedForwarding { untrustedForwarding.add(1, stripe: stripe) }
+        var facts = RequestFacts(request: request, address: identity.address)
+        let accept = request.head.headers.first(name: "accept")
+
+        if request.head.method == .GET, facts.path == challenge.settings.verifyPath[...] {
+            return verifyChallenge(facts, accept: accept)
+        }
+
+        let clientClass = classifier.classify(facts, now: now, wallSeconds: wallClock())
+        facts.clientClass = clientClass
+        classCounters[clientClass.rank].add(1, stripe: stripe)
+        let clientKey = RuleKey.addressKey(identity.address)
+        topTalkers.record(clientKey, stripe: stripe)
+
+        if clientClass == .banned, let address = identity.address, let ban = bans.activeBan(for: address, now: now) {
+            refusedWhileBanned.add(1, stripe: stripe)
+            return .respond(LocalResponse(RateLimitResponse.forbidden(
+                accept: accept, detail: "This client is temporarily banned.", retryAfter: ban.remaining(at: now))))
+        }
+
+        var checks: [LimitCheck] = []
+        var checked: [(rule: Int, key: LimiterKey)] = []
+        for (index, compiled) in rules.enumerated() where compiled.rule.match.matches(facts) {
+            let rule = compiled.rule
+            guard let quota = rule.quota, let limiter = compiled.limiter else {
+                // An access rule: acts on every request it matches.
+                if rule.logOnly {
+                    compiled.counters.add(.logOnly)
+                    continue
+                }
+                if let verdict = act(compiled, decision: nil, facts: facts, accept: accept, request: request, now: now) {
+                    return verdict
+                }
+                continue
+            }
+            let key = rule.key.limiterKey(for: facts)
+            if rule.logOnly {
+                // Charged on its own bucket so that its counts show what enforcing would do;
+                // never part of the all-or-nothing check, so it cannot refuse anything.
+                if !limiter.acquire(key, quota: quota, cost: rule.cost, at: now).isAllowed { compiled.counters.add(.logOnly) }
+                continue
+            }
+            checks.append(.keyed(limiter, key: key, quota: quota, cost: rule.cost))
+            checked.append((index, key))
+        }
+        if checks.isEmpty { return .forward(responseHeaders: [:]) }
+
+        let result = MultiLimitCheck.acquireAll(checks, at: now)
+        guard result.isAllowed else {
+            let compiled = rules[checked[result.index ?? 0].rule]
+            return act(compiled, decision: result.decision, facts: facts, accept: accept, request: request, now: now)
+                ?? .forward(responseHeaders: [:])
+        }
+
+        // Admitted by every limit. Delay rules hold the request until its slot in their schedule.
+        var wait: UInt64 = 0
+        for (position, entry) in checked.enumerated() {
+            let compiled = rules[entry.rule]
+            guard case .delay(let maxDelay) = compiled.rule.action, let quota = compiled.rule.quota,
+                  let limiter = compiled.limiter else { continue }
+            let after = limiter.peek(entry.key, quota: quota, at: now).resetAfterNanoseconds
+            let own = quota.emissionIntervalNanoseconds &* UInt64(compiled.rule.cost)
+            let slot = after > own ? after - own : 0
+            if slot > BanList.nanoseconds(maxDelay) {
+                // Waiting longer than allowed: undo every charge and refuse like a full queue.
+                for (c, e) in zip(checks, checked) { refund(c, key: e.key, at: now) }
+                let decision = RateLimitDecision(isAllowed: false, remaining: 0, limit: quota.burst,
+                                                 retryAfterNanoseconds: slot - BanList.nanoseconds(maxDelay),
+                                                 resetAfterNanoseconds: after)
+                _ = position
+                return act(compiled, decision: decision, facts: facts, accept: accept, request: request, now: now)
+                    ?? .forward(responseHeaders: [:])
+            }
+            wait = max(wait, slot)
+        }
+        for entry in checked { rules[entry.rule].counters.add(.allowed) }
+        var headers = HTTPHeaders()
+        if let index = result.index, let policy = rules[checked[index].rule].policy,
+           rules[checked[index].rule].rule.headers == .always {
+            for f in RateLimitHeaders.fields([.init(policy: policy, decision: result.decision)]) { headers.add(name: f.name, value: f.value) }
+        }
+        if wait > 0 {
+            for entry in checked where rules[entry.rule].rule.action.name == "delay" { rules[entry.rule].counters.add(.delayed) }
+            return .forwardAfter(delay: .nanoseconds(Int64(wait)), responseHeaders: headers)
+        }
+        return .forward(responseHeaders: headers)
+    }
+
+    private func refund(_ check: LimitCheck, key: LimiterKey, at now: UInt64) {
+        if case .keyed(let limiter, let k) = check.target { limiter.refund(k, quota: check.quota, tokens: check.cost, at: now) }
+    }
+
+    /// Carries out `compiled`'s action. `decision` is nil for access rules. Returns nil when the
+    /// request goes on (a challenge's `pass` fallback, or a client already verified).
+    private func act(
+        _ compiled: CompiledRule, decision: RateLimitDecision?, facts: RequestFacts, accept: String?,
+        request: RequestContext, now: UInt64
+    ) -> FilterVerdict? {
+        let rule = compiled.rule
+        let counters = compiled.counters
+        if case .challenge(let fallback) = rule.action {
+            if facts.clientClass == .verified || facts.clientClass == .trusted {
+                // Proof already given: the challenge cannot tell us more.
+                if decision == nil { return nil }
+            } else if AcceptPreference.explicitlyAcceptsHTML(accept), let address = facts.address {
+                counters.add(.challenged)
+                return .respond(challengePage(for: address, returnTo: request.head.uri))
+            }
+            if fallback == .pass {
+                counters.add(.allowed)
+                return nil
+            }
+        }
+
+        offend(facts, rule: compiled, now: now)
+        let retryAfter = decision?.retryAfter ?? .seconds(1)
+        var statuses: [RateLimitHeaders.Status] = []
+        if let decision, let policy = compiled.policy, rule.headers != .never {
+            statuses = [.init(policy: policy, decision: decision)]
+        }
+        let tooMany = { LocalResponse(RateLimitResponse.tooManyRequests(retryAfter: retryAfter, statuses: statuses, accept: accept)) }
+
+        switch rule.action {
+        case .reject, .delay, .challenge:
+            counters.add(.limited)
+            return .respond(tooMany())
+        case .block:
+            counters.add(.blocked)
+            return .respond(LocalResponse(RateLimitResponse.forbidden(accept: accept, detail: "Request blocked by rule \"\(rule.name)\".")))
+        case .tarpit(let duration):
+            counters.add(.tarpitted)
+            return .tarpit(duration: .nanoseconds(Int64(BanList.nanoseconds(duration))), response: tooMany())
+        case .close:
+            counters.add(.closed)
+            return .close
+        case .ban:
+            guard let address = facts.address else {
+                counters.add(.blocked)
+                return .respond(LocalResponse(RateLimitResponse.forbidden(accept: accept, detail: "Request blocked.")))
+            }
+            let ban = bans.escalate(address, now: now, reason: "rule \(rule.name)")
+            counters.add(.banned)
+            return .respond(LocalResponse(RateLimitResponse.forbidden(
+                accept: accept, detail: "This client is temporarily banned.", retryAfter: ban.remaining(at: now))))
+        }
+    }
+
+    /// Records an offence; a client out of strikes is banned (when automatic bans are on).
+    private func offend(_ facts: RequestFacts, rule: CompiledRule, now: UInt64) {
+        guard let address = facts.address, facts.clientClass != .trusted else { return }
+        let outOfStrikes = offenses.recordOffense(RuleKey.addressKey(address), at: now)
+        if outOfStrikes, configuration.bans.enabled, bans.activeBan(for: address, now: now) == nil {
+            bans.escalate(address, now: now, reason: "kept exceeding rule \(rule.rule.name)")
+            rule.counters.add(.banned)
+        }
+    }
+
+    // MARK: challenge
+
+    private func challengePage(for address: ClientAddress, returnTo: String) -> LocalResponse {
+        let token = challenge.issue(for: address, now: wallClock())
+        let html = ChallengePage.html(token: token, difficulty: challenge.settings.difficulty,
+                                      verifyPath: challenge.settings.verifyPath, returnTo: returnTo)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
+        headers.add(name: "Cache-Control", value: "no-store")
+        var body = ByteBuffer()
+        body.writeString(html)
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        return LocalResponse(status: .forbidden, headers: headers, body: body)
+    }
+
+    private func verifyChallenge(_ facts: RequestFacts, accept: String?) -> FilterVerdict {
+        var token = "", nonce = "", back = "/"
+        for item in ChallengePage.queryItems(facts.query) {
+            switch item.name {
+            case "c": token = item.value
+            case "n": nonce = item.value
+            case "r": back = item.value
+            default: break
+            }
+        }
+        guard let address = facts.address else {
+            challengesFailed.add(1, stripe: StripedCounter.currentThreadStripe)
+            return .respond(LocalResponse(RateLimitResponse.badRequest(accept: accept, detail: "No client address.")))
+        }
+        switch challenge.verify(token: token, nonce: nonce, client: address, now: wallClock()) {
+        case .success(let clearance):
+            challengesPassed.add(1, stripe: StripedCounter.currentThreadStripe)
+            var headers = HTTPHeaders()
+            headers.add(name: "Location", value: ChallengePage.safeReturnPath(back))
+            headers.add(name: "Set-Cookie", value: challenge.setCookieValue(clearance))
+            headers.add(name: "Cache-Control", value: "no-store")
+            headers.add(name: "Content-Length", value: "0")
+            return .respond(LocalResponse(status: .seeOther, headers: headers))
+        case .failure(let failure):
+            challengesFailed.add(1, stripe: StripedCounter.currentThreadStripe)
+            let detail: String
+            switch failure {
+            case .malformed: detail = "Malformed challenge answer."
+            case .badSignature: detail = "This challenge was not issued to this client."
+            case .expired: detail = "The challenge expired; reload the page."
+            case .insufficientWork: detail = "The proof of work is wrong."
+            }
+            return .respond(LocalResponse(RateLimitResponse.forbidden(accept: accept, detail: detail)))
+        }
+    }
+
+    // MARK: observation
+
+    /// The counters now (summed over stripes) and the top talkers.
+    public func statistics(topTalkers count: Int = 10) -> FilterStatistics {
+        var classes: [ClientClass: Int] = [:]
+        for c in ClientClass.allCases { classes[c] = classCounters[c.rank].value }
+        return FilterStatistics(
+            requests: requests.value,
+            rules: rules.map { FilterStatistics.Rule(name: $0.rule.name, counts: $0.counters.snapshot) },
+            classes: classes, refusedWhileBanned: refusedWhileBanned.value,
+            challengesPassed: challengesPassed.value, challengesFailed: challengesFailed.value,
+            untrustedForwarding: untrustedForwarding.value, activeBans: bans.list(now: clock.now()).count,
+            topTalkers: topTalkers(count))
+    }
+
+    /// The heaviest clients since the last `resetTopTalkers()` (for `/status` and `GET /admin/top`).
+    public func topTalkers(_ count: Int = 10) -> [FilterStatistics.TopTalker] {
+        topTalkers.top(count).map { FilterStatistics.TopTalker(client: $0.key.description, requests: $0.count, error: $0.error) }
+    }
+
+    /// Starts a new top-talker observation window.
+    public func resetTopTalkers() { topTalkers.reset() }
+
+    /// Lifts a ban and forgets the client's offences (admin API).
+    @discardableResult
+    public func unban(_ network: CIDR) -> Bool {
+        let now = clock.now()
+        if BanList.isHost(network) { offenses.forgive(RuleKey.addressKey(network.network), at: now) }
+        return bans.remove(network, now: now)
+    }
+
+    /// Bans a network for `duration` (admin API).
+    @discardableResult
+    public func ban(_ network: CIDR, duration: Duration, reason: String) -> BanList.Ban {
+        bans.add(network, duration: duration, now: clock.now(), reason: reason)
+    }
+
+    /// Active bans now (admin API).
+    public func activeBans() -> [BanList.Ban] { bans.list(now: clock.now()) }
+
+    /// The limiter clock's reading now.
+    public var now: UInt64 { clock.now() }
+
+    /// Unix time in whole seconds from the system's real-time clock.
+    @Sendable public static func unixTime() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec)
+    }
+}
