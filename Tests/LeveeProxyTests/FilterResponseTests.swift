@@ -1,3 +1,4 @@
+import Levee
 import NIOHTTP1
 import Testing
 

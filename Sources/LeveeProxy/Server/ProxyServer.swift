@@ -149,6 +149,10 @@ public final class ProxyServer: Service, Sendable {
         for future in drained { try? await future.get() }
         forced.cancel()
         for channel in channels { try? await channel.close() }
+        for binding in loops {
+            let context = binding.context
+            try? await binding.eventLoop.submit { context.value.closeIdleConnections() }.get()
+        }
         logger.info("proxy stopped")
     }
 
@@ -237,9 +241,9 @@ public final class ProxyServer: Service, Sendable {
         }
         let pipeline = channel.pipeline.syncOperations
         if listener.proxyProtocol {
-            // Insertion point for the flood filter's PROXY protocol (v1/v2) decoder: it goes
-            // first and fires `ProxyProtocolHeader`, which `ProxyConnectionHandler` records:
-            //     try pipeline.addHandler(ByteToMessageHandler(ProxyProtocolDecoder(...)))
+            // The flood filter's PROXY protocol (v1/v2) decoder goes first and fires
+            // `ProxyProtocolHeader`, which `ProxyConnectionHandler` records; a bad header closes.
+            try pipeline.addHandler(ByteToMessageHandler(ProxyProtocolDecoder()))
         }
         let guardHandler = ConnectionGuardHandler(limits: limits, idleTimeout: runtime.configuration.timeouts.idle)
         try pipeline.addHandler(guardHandler)

@@ -1,3 +1,5 @@
+import Levee
+
 /// Issues proof-of-work challenges and clearance cookies, and checks them. Stateless: everything
 /// it needs to check later is in the signed token or cookie, so nothing is stored per client.
 ///

@@ -1,3 +1,4 @@
+import Levee
 /// The HTML page that makes a browser prove some work, and the query of its answer.
 ///
 /// The script hashes `token + nonce` with WebCrypto (`crypto.subtle.digest("SHA-256", …)`) for

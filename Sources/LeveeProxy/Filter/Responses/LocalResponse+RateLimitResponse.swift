@@ -1,3 +1,4 @@
+import Levee
 import NIOCore
 import NIOHTTP1
 

@@ -1,4 +1,3 @@
-import Levee
 
 extension RateLimitHeaders.Status {
     /// The state of `policy` after the core's `decision`.

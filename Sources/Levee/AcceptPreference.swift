@@ -51,7 +51,7 @@ public enum AcceptPreference {
 }
 
 extension StringProtocol {
-    func trimmingASCIISpaces() -> Substring {
+    package func trimmingASCIISpaces() -> Substring {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
