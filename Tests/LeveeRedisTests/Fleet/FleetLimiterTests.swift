@@ -181,6 +181,31 @@ struct FleetLimiterTests {
         #expect(try await Self.eventually { limiter.acquire(key: "s").isAllowed && limiter.isRedisAvailable })
     }
 
+    @Test("a refund returns tokens to the local balance, never beyond one lease")
+    func refund() async throws {
+        let server = try await RedisServerProcess.start()
+        defer { server.stop() }
+        let rule = FleetRule(name: "refund", quota: Quota(rate: 1, period: .seconds(60), burst: 10),
+                             leaseSize: 4, refillThreshold: 0, initialCredit: 0)
+        let limiter = FleetLimiter(rule: rule, gcra: RedisGCRA(client: Self.client(port: server.port)))
+        defer { _ = limiter.gcra.client.close() }
+        // Ask (denied: no credit) until the first lease of 4 has arrived; spend nothing.
+        var spentEarly = false
+        let leased = try await Self.eventually {
+            if limiter.statistics.tokensLeased == 4 { return true }
+            if limiter.acquire(key: "r").isAllowed { spentEarly = true }
+            return false
+        }
+        #expect(leased && !spentEarly)
+        let first = limiter.acquire(key: "r", cost: 2)
+        #expect(first.isAllowed && first.remaining == 2)
+        limiter.refund(key: "r", tokens: 2)
+        #expect(limiter.acquire(key: "r").remaining == 3, "the 2 tokens came back")
+        limiter.refund(key: "r", tokens: 100)
+        #expect(limiter.acquire(key: "r", cost: 4).isAllowed)
+        #expect(!limiter.acquire(key: "r").isAllowed, "capped at one lease: nothing beyond the 4")
+    }
+
     @Test("the local table stays within its capacity whatever keys arrive")
     func boundedKeys() async throws {
         let server = try await RedisServerProcess.start()
