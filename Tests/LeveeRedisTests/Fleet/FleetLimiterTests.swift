@@ -9,16 +9,16 @@ import Testing
 struct FleetLimiterTests {
     /// A client whose timeouts leave room for a machine busy with parallel tests; the test of a
     /// slow Redis sets its own short timeout.
-    static func client(port: Int, commandTimeout: Duration = .seconds(3)) -> RESPClient {
+    static func client(port: Int, commandTimeout: Duration = .seconds(10)) -> RESPClient {
         RESPClient(
             configuration: RESPClientConfiguration(
-                port: port, connectTimeout: .seconds(2), commandTimeout: commandTimeout,
+                port: port, connectTimeout: .seconds(5), commandTimeout: commandTimeout,
                 backoff: RESPBackoff(initial: .milliseconds(10), maximum: .milliseconds(100))),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
     }
 
     /// Polls `condition` every few milliseconds until it holds or `timeout` passes.
-    static func eventually(within timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
+    static func eventually(within timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if condition() { return true }
