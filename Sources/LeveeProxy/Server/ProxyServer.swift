@@ -100,6 +100,7 @@ public final class ProxyServer: Service, Sendable {
             }
         } catch {
             for channel in channels { try? await channel.close() }
+            state.withLock { $0.started = false }  // a failed start may be retried
             throw error
         }
         let addresses = channels.enumerated().compactMap { index, channel in
