@@ -100,6 +100,7 @@ public final class ProxyServer: Service, Sendable {
             }
         } catch {
             for channel in channels { try? await channel.close() }
+            state.withLock { $0.started = false }  // a failed start may be retried
             throw error
         }
         let addresses = channels.enumerated().compactMap { index, channel in
@@ -148,6 +149,9 @@ public final class ProxyServer: Service, Sendable {
         }
         for future in drained { try? await future.get() }
         forced.cancel()
+        // Drop the helpers while the loops still run: their deinit completes a promise on its
+        // loop, which must not happen after the event loop group has shut down.
+        state.withLock { $0.quiescingHelpers = [] }
         for channel in channels { try? await channel.close() }
         for binding in loops {
             let context = binding.context
