@@ -169,3 +169,65 @@ private final class ShortBodyResponder: ChannelInboundHandler {
         context.writeAndFlush(Self.wrapOutboundOut(reply)).whenComplete { _ in context.close(promise: nil) }
     }
 }
+
+@Suite struct ProxyBalancingTests {
+    @Test func leastInFlightAvoidsTheBusyBackend() async throws {
+        let handler: TestHTTPServer.Handler = { request in
+            if request.head.uri == "/slow" { try? await Task.sleep(for: .milliseconds(800)) }
+            return TestResponse(text: "done")
+        }
+        let a = try await TestHTTPServer.start(handler: handler)
+        let b = try await TestHTTPServer.start(handler: handler)
+        let proxy = try await ProxyHarness.start(backendPorts: [a.port, b.port]) {
+            $0.upstreams["app"]!.balance = .leastInFlight
+        }
+        let slow = try await proxy.connect()
+        try await slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        let deadline = ContinuousClock.now + .seconds(5)
+        while a.requestCount + b.requestCount == 0 && proxy.server.statusSnapshot().pools[0].backends.allSatisfy({ $0.inFlight == 0 })
+            && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let busy = proxy.server.statusSnapshot().pools[0].backends.first { $0.inFlight == 1 }?.address
+        #expect(busy != nil)
+        for _ in 0..<4 { #expect(try await proxy.get("/quick").statusCode == 200) }
+        #expect(try await slow.readResponse().statusCode == 200)
+        let busyServer = busy == "127.0.0.1:\(a.port)" ? a : b
+        let idleServer = busyServer === a ? b : a
+        #expect(busyServer.requestCount == 1)
+        #expect(idleServer.requestCount == 4)
+        await slow.close()
+        await proxy.stop()
+        await a.shutdown()
+        await b.shutdown()
+    }
+
+    @Test func roundRobinSpreadsRequests() async throws {
+        let a = try await TestHTTPServer.start()
+        let b = try await TestHTTPServer.start()
+        let proxy = try await ProxyHarness.start(backendPorts: [a.port, b.port])
+        for _ in 0..<8 { #expect(try await proxy.get("/").statusCode == 200) }
+        // Cursors are per event loop; every loop alternates, so both backends get traffic.
+        #expect(a.requestCount > 0 && b.requestCount > 0)
+        #expect(a.requestCount + b.requestCount == 8)
+        await proxy.stop()
+        await a.shutdown()
+        await b.shutdown()
+    }
+
+    @Test func ipv6ListenerAndBackend() async throws {
+        let backend = try await TestHTTPServer.start(host: "::1", handler: echoHeaders)
+        let proxy = try await ProxyHarness.start(backendPorts: []) {
+            $0.listeners = [ListenerConfiguration(host: "::1", port: 0)]
+            $0.upstreams["app"] = UpstreamPoolConfiguration(name: "app", backends: [BackendAddress(host: "::1", port: backend.port)])
+        }
+        let client = try await RawHTTPClient.connect(host: "::1", port: proxy.port)
+        try await client.send("GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n")
+        let response = try await client.readResponse()
+        #expect(response.statusCode == 200)
+        #expect(response.bodyString.contains("x-forwarded-for: ::1"))
+        await client.close()
+        await proxy.stop()
+        await backend.shutdown()
+    }
+}

@@ -1,42 +1,23 @@
 import NIOCore
 
 /// First handler of a client connection, in front of the HTTP decoder, on raw bytes. It defends
-/// against slow clients:
+/// against slow clients (logic in `ClientDeadlineStateMachine`):
 /// - idle keep-alive: no byte of a next request within `timeouts.idle` → close;
 /// - slowloris: a request head not complete within `limits.headerTimeout` of its first byte →
 ///   `408` and close;
-/// - slow body: while a request body is being read (and the proxy is not itself holding reads
-///   back for back-pressure), fewer than `limits.minBodyBytesPerSecond` bytes in a second after
-///   the first one → close.
-/// The HTTP handler tells it where each request is (`headReceived`, `bodyFinished`,
-/// `readyForNextRequest`) and when it holds reads back.
+/// - slow body: fewer than `limits.minBodyBytesPerSecond` bytes in a second (after a grace
+///   second, not counting time the proxy itself holds reads back) → close.
+/// The HTTP handler tells it where each request is and when it holds reads back.
 final class ConnectionGuardHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    private enum State {
-        /// Between requests, no byte of the next one yet.
-        case idle
-        /// Some bytes of a request head have arrived.
-        case readingHead
-        /// Head decoded; the body (if any) is being read.
-        case readingBody
-        /// The request is fully read; waiting for the response to finish.
-        case waitingForResponse
-    }
-
-    private let limits: LimitsConfiguration
+    private var machine: ClientDeadlineStateMachine
+    private let headerTimeout: TimeAmount
     private let idleTimeout: TimeAmount
-    private var state = State.idle
-    private var timer: Scheduled<Void>?
+    private var deadline: Scheduled<Void>?
     private var rateTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
-    /// Bytes received since the last body-rate tick, whether reads were held back in it, and
-    /// how many ticks have passed (the first one is a grace second).
-    private var bytesThisTick = 0
-    private var heldBackThisTick = false
-    private var readsHeldBack = false
-    private var ticks = 0
     /// Told first when the server starts draining (before NIO's pipelining handler takes the
     /// event), so that the response in progress carries `Connection: close`.
     weak var drainListener: ProxyConnectionHandler?
@@ -44,17 +25,18 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     private(set) var bytesReceived = 0
 
     init(limits: LimitsConfiguration, idleTimeout: TimeAmount) {
-        self.limits = limits
+        self.machine = ClientDeadlineStateMachine(minBodyBytesPerSecond: limits.minBodyBytesPerSecond)
+        self.headerTimeout = limits.headerTimeout
         self.idleTimeout = idleTimeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { arm(idleTimeout, reason: .idle) }
+        if context.channel.isActive { run(machine.connected()) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(idleTimeout, reason: .idle)
+        run(machine.connected())
         context.fireChannelActive()
     }
 
@@ -71,11 +53,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let count = Self.unwrapInboundIn(data).readableBytes
         bytesReceived &+= count
-        bytesThisTick &+= count
-        if case .idle = state, count > 0 {
-            state = .readingHead
-            arm(limits.headerTimeout, reason: .header)
-        }
+        run(machine.bytesReceived(count))
         context.fireChannelRead(data)
     }
 
@@ -86,111 +64,79 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
 
     // MARK: events from the HTTP handler
 
-    /// A request head was decoded; `hasBody` when a body follows.
-    func headReceived(hasBody: Bool) {
-        timer?.cancel()
-        timer = nil
-        if hasBody {
-            state = .readingBody
-            startRateCheck()
-        } else {
-            state = .waitingForResponse
+    func headReceived(hasBody: Bool) { run(machine.headReceived(hasBody: hasBody)) }
+    func bodyFinished() { run(machine.bodyFinished()) }
+    func readyForNextRequest() { run(machine.responseFinished()) }
+    func setReadsHeldBack(_ heldBack: Bool) { machine.readsHeldBack(heldBack) }
+
+    // MARK: actions
+
+    private func run(_ action: ClientDeadlineStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .arm(let kind):
+            arm(kind)
+        case .cancelDeadline:
+            deadline?.cancel()
+            deadline = nil
+        case .cancelDeadlineAndStartRateChecks:
+            deadline?.cancel()
+            deadline = nil
+            scheduleRateCheck()
+        case .stopRateChecks:
+            rateTimer?.cancel()
+            rateTimer = nil
+        case .stopRateChecksAndArmIdle:
+            rateTimer?.cancel()
+            rateTimer = nil
+            arm(.idle)
+        case .scheduleRateCheck:
+            scheduleRateCheck()
+        case .close(let requestTimeout):
+            close(sending408: requestTimeout)
         }
     }
 
-    /// The request body ended.
-    func bodyFinished() {
-        stopRateCheck()
-        state = .waitingForResponse
-    }
-
-    /// The response is complete and the connection stays open for another request.
-    func readyForNextRequest() {
-        stopRateCheck()
-        guard case .waitingForResponse = state else {
-            // A pipelined head may already have been decoded; keep its state.
-            if case .idle = state { arm(idleTimeout, reason: .idle) }
-            return
-        }
-        state = .idle
-        arm(idleTimeout, reason: .idle)
-    }
-
-    /// The proxy holds reads back (upstream not writable or not connected yet): time spent so
-    /// is not the client's fault.
-    func setReadsHeldBack(_ heldBack: Bool) {
-        readsHeldBack = heldBack
-        if heldBack { heldBackThisTick = true }
-    }
-
-    // MARK: timers
-
-    private enum Reason { case idle, header }
-
-    private func arm(_ timeout: TimeAmount, reason: Reason) {
-        timer?.cancel()
+    private func arm(_ kind: ClientDeadlineStateMachine.Deadline) {
+        deadline?.cancel()
         guard let context else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            self?.expired(reason)
+        let timeout = kind == .idle ? idleTimeout : headerTimeout
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            guard let self else { return }
+            self.deadline = nil
+            self.run(self.machine.deadlineExpired(kind))
         }
     }
 
-    private func expired(_ reason: Reason) {
-        guard let context else { return }
-        timer = nil
-        switch reason {
-        case .idle:
-            guard case .idle = state else { return }
-            context.close(promise: nil)
-        case .header:
-            guard case .readingHead = state else { return }
-            var buffer = context.channel.allocator.buffer(capacity: 96)
-            buffer.writeStaticString("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
-            context.writeAndFlush(NIOAny(buffer)).whenComplete { [context] _ in
-                context.close(promise: nil)
-            }
-        }
-    }
-
-    private func startRateCheck() {
-        guard limits.minBodyBytesPerSecond > 0, let context else { return }
-        stopRateCheck()
-        bytesThisTick = 0
-        heldBackThisTick = readsHeldBack
-        ticks = 0
-        scheduleRateTick()
-    }
-
-    private func scheduleRateTick() {
+    private func scheduleRateCheck() {
         guard let context else { return }
         rateTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [weak self] in
-            self?.rateTick()
+            guard let self else { return }
+            self.rateTimer = nil
+            self.run(self.machine.rateCheckTick())
         }
     }
 
-    private func rateTick() {
-        ticks += 1
-        let slow = bytesThisTick < limits.minBodyBytesPerSecond && !heldBackThisTick && !readsHeldBack
-        bytesThisTick = 0
-        heldBackThisTick = readsHeldBack
-        guard case .readingBody = state else { return }
-        if ticks > 1 && slow {
-            rateTimer = nil
-            context?.close(promise: nil)
-        } else {
-            scheduleRateTick()
+    private func close(sending408: Bool) {
+        guard let context else { return }
+        cancelTimers()
+        guard sending408 else {
+            context.close(promise: nil)
+            return
         }
-    }
-
-    private func stopRateCheck() {
-        rateTimer?.cancel()
-        rateTimer = nil
+        var buffer = context.channel.allocator.buffer(capacity: 96)
+        buffer.writeStaticString("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+        context.writeAndFlush(NIOAny(buffer)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
     }
 
     private func cancelTimers() {
-        timer?.cancel()
-        timer = nil
-        stopRateCheck()
+        deadline?.cancel()
+        deadline = nil
+        rateTimer?.cancel()
+        rateTimer = nil
     }
 }
 

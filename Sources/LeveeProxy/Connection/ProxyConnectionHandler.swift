@@ -17,6 +17,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private let logger: Logger
     private var context: ChannelHandlerContext?
     private var peer: SocketAddress?
+    /// The peer's IP as text, computed once per connection (for `X-Forwarded-For`).
+    private var peerIP: String?
     private var proxyProtocolSource: SocketAddress?
     private var exchange: Exchange?
     private var pendingRead = false
@@ -34,6 +36,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.peer = context.channel.remoteAddress
+        self.peerIP = peer?.ipAddress
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -255,7 +258,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             headers.add(name: "host", value: first.address.description)
         }
         let forwarding = runtime.configuration.forwarding
-        if let ip = peer?.ipAddress {
+        if let ip = peerIP {
             switch forwarding.xForwardedFor {
             case .append:
                 let existing = headers["x-forwarded-for"]

@@ -29,6 +29,10 @@ enum RequestValidation {
         if headerBytes > limits.maxHeaderBytes {
             return .failure(Failure(status: .requestHeaderFieldsTooLarge, reason: "header block too large"))
         }
+        if head.method == .CONNECT {
+            // Tunnels are not proxied (no CONNECT, no Upgrade): refuse rather than mis-frame.
+            return .failure(Failure(status: .methodNotAllowed, reason: "CONNECT is not supported"))
+        }
         if head.version.major != 1 {
             return .failure(Failure(status: .httpVersionNotSupported, reason: "HTTP version not supported"))
         }

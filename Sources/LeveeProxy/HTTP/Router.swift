@@ -14,9 +14,12 @@ struct Router: Sendable {
     ///   - path: the request target (query included; a prefix match ignores it only by luck of
     ///     being at the end).
     func match(host: String?, path: String) -> Entry? {
-        let bareHost = host.map(Self.normalize)
+        var bareHost: String??  // normalized only if some route names a host
         for entry in entries {
-            if let wanted = entry.host, wanted != bareHost { continue }
+            if let wanted = entry.host {
+                if bareHost == nil { bareHost = .some(host.map(Self.normalize)) }
+                if wanted != bareHost! { continue }
+            }
             if path.hasPrefix(entry.route.pathPrefix) { return entry }
         }
         return nil

@@ -95,6 +95,13 @@ final class LoopContext {
         idle[connection.backend.address] = list
     }
 
+    /// Closes every idle pooled connection (at shutdown).
+    func closeIdleConnections() {
+        let all = idle.values.flatMap { $0 }
+        idle.removeAll()
+        for connection in all { connection.close() }
+    }
+
     private func forget(_ connection: UpstreamHandler) {
         guard var list = idle[connection.backend.address],
             let index = list.firstIndex(where: { $0 === connection })

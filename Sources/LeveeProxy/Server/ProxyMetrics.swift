@@ -15,16 +15,21 @@ final class ProxyMetrics: Sendable {
     let bytesIn: Counter
     let bytesOut: Counter
     let rejectedConnections: Counter
+    /// The factory current when the server was made (the global one, or a task-local one in
+    /// tests); counters created later on event loops use it too.
+    private let factory: any MetricsFactory
 
     init() {
-        upstreamLatency = CoreMetrics.Timer(label: Self.upstreamLatencyLabel, preferredDisplayUnit: .seconds)
-        openConnections = Meter(label: Self.openConnectionsLabel)
-        bytesIn = Counter(label: Self.bytesInLabel)
-        bytesOut = Counter(label: Self.bytesOutLabel)
-        rejectedConnections = Counter(label: Self.rejectedConnectionsLabel)
+        let factory = MetricsSystem.factory
+        self.factory = factory
+        upstreamLatency = CoreMetrics.Timer(label: Self.upstreamLatencyLabel, dimensions: [], factory: factory)
+        openConnections = Meter(label: Self.openConnectionsLabel, factory: factory)
+        bytesIn = Counter(label: Self.bytesInLabel, factory: factory)
+        bytesOut = Counter(label: Self.bytesOutLabel, factory: factory)
+        rejectedConnections = Counter(label: Self.rejectedConnectionsLabel, factory: factory)
     }
 
     func requestCounter(route: String, status: UInt) -> Counter {
-        Counter(label: Self.requestsLabel, dimensions: [("route", route), ("status", String(status))])
+        Counter(label: Self.requestsLabel, dimensions: [("route", route), ("status", String(status))], factory: factory)
     }
 }

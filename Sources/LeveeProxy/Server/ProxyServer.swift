@@ -149,6 +149,10 @@ public final class ProxyServer: Service, Sendable {
         for future in drained { try? await future.get() }
         forced.cancel()
         for channel in channels { try? await channel.close() }
+        for binding in loops {
+            let context = binding.context
+            try? await binding.eventLoop.submit { context.value.closeIdleConnections() }.get()
+        }
         logger.info("proxy stopped")
     }
 
