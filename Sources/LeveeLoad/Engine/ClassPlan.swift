@@ -1,0 +1,82 @@
+import NIOCore
+
+/// The immutable, pre-computed form of a traffic class for one run: absolute times, the target
+/// address, pre-encoded requests, per-client quotas. Shared read-only by every client of the class.
+final class ClassPlan: Sendable {
+    /// One request of a capture replay: when (offset from the class start, already scaled) and what.
+    struct ReplayItem: Sendable {
+        var offset: Int64
+        var bytes: ByteBuffer
+        var isHead: Bool
+    }
+
+    let index: Int
+    let trafficClass: TrafficClass
+    let target: SocketAddress
+    let targetIP: String
+    let encoder: RequestEncoder
+    /// Requests for every (method, path) pair, encoded once.
+    let templates: [ByteBuffer]
+    let templateIsHead: [Bool]
+    let replay: [ReplayItem]?
+    let runStart: Int64
+    /// Absolute clock readings (ns) of the class's start and stop.
+    let start: Int64
+    let stop: Int64
+    /// Open loop: time between two requests of one client (ns); 0 for closed loop.
+    let interval: Int64
+    let timeout: Int64
+    /// Requests each client may send (the class's cap split evenly).
+    let quotas: [Int]
+
+    init(index: Int, trafficClass c: TrafficClass, scenario: Scenario, target: SocketAddress, runStart: Int64,
+         replay: [ReplayItem]?, globalQuota: Int?) {
+        self.index = index
+        trafficClass = c
+        self.target = target
+        targetIP = target.ipAddress ?? "127.0.0.1"
+        encoder = RequestEncoder(hostHeader: scenario.target.hostHeader, trafficClass: c)
+        var templates: [ByteBuffer] = []
+        var heads: [Bool] = []
+        for path in c.paths {
+            for method in c.methods {
+                templates.append(encoder.encode(method: method, path: path))
+                heads.append(method == "HEAD")
+            }
+        }
+        self.templates = templates
+        templateIsHead = heads
+        self.replay = replay
+        self.runStart = runStart
+        start = runStart + c.start
+        stop = runStart + min(c.stop ?? scenario.duration, scenario.duration)
+        if let rate = c.rate {
+            interval = max(Int64((Double(c.connections) * 1e9 / rate).rounded()), 1)
+        } else {
+            interval = 0
+        }
+        switch c.profile {
+        case .slowloris(_, let hold): timeout = hold + scenario.timeout
+        case .slowRead: timeout = .max / 4  // a slow reader holds its response until the run ends
+        default: timeout = scenario.timeout
+        }
+        var cap = c.maxRequests
+        if let g = globalQuota { cap = min(cap ?? .max, g) }
+        if let replay { cap = min(cap ?? .max, replay.count) }
+        if let cap {
+            let n = c.connections
+            quotas = (0..<n).map { cap / n + ($0 < cap % n ? 1 : 0) }
+        } else {
+            quotas = Array(repeating: .max, count: c.connections)
+        }
+    }
+
+    /// The first instant at or after `t` when the class is active (waves switch it on and off).
+    func activeTime(_ t: Int64) -> Int64 {
+        let t = max(t, start)
+        guard let on = trafficClass.waveOn, let off = trafficClass.waveOff, off > 0 else { return t }
+        let period = on + off
+        let phase = (t - start) % period
+        return phase < on ? t : t + (period - phase)
+    }
+}

@@ -1,0 +1,107 @@
+import NIOCore
+import NIOPosix
+
+/// Runs a ``Scenario``: spreads each class's clients over the event loops (one per thread), starts them
+/// at a common instant, waits until every client has stopped (duration, count limits) and merges what
+/// each loop recorded into a ``LoadReport``.
+public struct LoadEngine: Sendable {
+    /// A snapshot for the live progress line.
+    public struct Progress: Sendable {
+        public var elapsedSeconds: Double
+        public var sent: Int
+        public var completed: Int
+        public var errors: Int
+    }
+
+    public let scenario: Scenario
+    /// Required to send anything to a target outside loopback.
+    public let allowRemote: Bool
+
+    /// An engine for `scenario`; `allowRemote` must be set explicitly for a target outside loopback.
+    public init(scenario: Scenario, allowRemote: Bool = false) {
+        self.scenario = scenario
+        self.allowRemote = allowRemote
+    }
+
+    /// Runs the scenario to its end. `progress` is called about once a second.
+    public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> LoadReport {
+        try scenario.validate()
+        try scenario.target.checkAllowed(allowRemote: allowRemote)
+        let target = try scenario.target.resolve()
+        let replays = try scenario.classes.map { c -> [ClassPlan.ReplayItem]? in
+            guard case .pcapReplay(let file, let speed, let port) = c.profile else { return nil }
+            let requests = try CaptureReader.requests(file: file, port: port)
+            guard let first = requests.first?.timestamp else { throw LoadError.capture("no HTTP request found in \(file)") }
+            return requests.map {
+                ClassPlan.ReplayItem(offset: Int64(Double($0.timestamp - first) / max(speed, 1e-6)),
+                                     bytes: ByteBuffer(bytes: $0.bytes), isHead: $0.bytes.starts(with: Array("HEAD ".utf8)))
+            }
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: scenario.threads)
+        defer { group.shutdownGracefully { _ in } }
+        let loops = Array(group.makeIterator())
+        let runStart = Int64(NIODeadline.now().uptimeNanoseconds) + 50_000_000
+        let classCount = scenario.classes.count
+        let plans = scenario.classes.enumerated().map { i, c in
+            ClassPlan(index: i, trafficClass: c, scenario: scenario, target: target, runStart: runStart,
+                      replay: replays[i],
+                      globalQuota: scenario.maxRequests.map { $0 / classCount + (i < $0 % classCount ? 1 : 0) })
+        }
+        // Each loop gets its own recorders and its share of every class's clients.
+        var recorders: [[NIOLoopBound<ClassRecorder>]] = []
+        var dones: [EventLoopFuture<Void>] = []
+        for (j, loop) in loops.enumerated() {
+            let (bound, done) = try await loop.submit {
+                let recs = plans.map { _ in ClassRecorder() }
+                var futures: [EventLoopFuture<Void>] = []
+                for plan in plans {
+                    for k in stride(from: j, to: plan.trafficClass.connections, by: loops.count) {
+                        let worker = LoadWorker(plan: plan, index: k, eventLoop: loop, recorder: recs[plan.index])
+                        futures.append(worker.done.futureResult)
+                        worker.start()
+                    }
+                }
+                return (recs.map { NIOLoopBound($0, eventLoop: loop) }, EventLoopFuture.andAllSucceed(futures, on: loop))
+            }.get()
+            recorders.append(bound)
+            dones.append(done)
+        }
+        let all = EventLoopFuture.andAllSucceed(dones, on: loops[0])
+        let perLoopRecorders = recorders
+        let ticker: Task<Void, Never>? = progress.map { report in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    if Task.isCancelled { break }
+                    var p = Progress(elapsedSeconds: Double(Int64(NIODeadline.now().uptimeNanoseconds) - runStart) / 1e9,
+                                     sent: 0, completed: 0, errors: 0)
+                    for (j, loop) in loops.enumerated() {
+                        let recs = perLoopRecorders[j]
+                        guard let counts = try? await loop.submit({ () -> (Int, Int, Int) in
+                            recs.reduce((0, 0, 0)) { ($0.0 + $1.value.stats.sent, $0.1 + $1.value.stats.completed,
+                                                      $0.2 + $1.value.stats.errorCount) }
+                        }).get() else { continue }
+                        p.sent += counts.0
+                        p.completed += counts.1
+                        p.errors += counts.2
+                    }
+                    report(p)
+                }
+            }
+        }
+        try await all.get()
+        ticker?.cancel()
+        var merged = plans.map { _ in ClassStatistics() }
+        for (j, loop) in loops.enumerated() {
+            let recs = recorders[j]
+            let perClass = try await loop.submit { recs.map { $0.value.stats } }.get()
+            for i in merged.indices { merged[i].merge(perClass[i]) }
+        }
+        let infos = plans.map { p in
+            LoadReport.ClassInfo(trafficClass: p.trafficClass,
+                                 mode: p.replay != nil ? "replay" : (p.interval > 0 ? "open" : "closed"),
+                                 start: p.start - runStart, stop: p.stop - runStart, runStart: runStart)
+        }
+        return LoadReport.make(scenario: scenario, infos: infos, stats: merged, runStart: runStart)
+    }
+}

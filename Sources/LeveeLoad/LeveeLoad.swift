@@ -1,1 +1,0 @@
-// The load generator engine (scenarios, scheduler, attack profiles, reports) lives in this module.

@@ -1,0 +1,19 @@
+/// Everything that can make a load run refuse to start.
+public enum LoadError: Error, Equatable, CustomStringConvertible {
+    case invalidTarget(String, String)
+    case remoteTargetRefused(String)
+    case invalidScenario(String)
+    case invalidThreshold(String, String)
+    case capture(String)
+
+    public var description: String {
+        switch self {
+        case .invalidTarget(let url, let why): "invalid target \(url): \(why)"
+        case .remoteTargetRefused(let host):
+            "refusing to send load to \(host): only loopback (127.0.0.0/8, ::1, localhost) is allowed without --allow-remote"
+        case .invalidScenario(let why): "invalid scenario: \(why)"
+        case .invalidThreshold(let expr, let why): "invalid threshold \"\(expr)\": \(why)"
+        case .capture(let why): "capture: \(why)"
+        }
+    }
+}
