@@ -73,7 +73,7 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
     ///     slots, between 1 and 256.
     ///   - clock: the time source for calls without `at:`.
     public init(capacity: Int, shards: Int? = nil, clock: any LimiterClock = MonotonicClock()) {
-        precondition(capacity > 0, "capacity must be positive")
+        precondition(capacity > 0 && capacity <= 1 << 36, "capacity must be between 1 and 2^36 slots")
         var shardCount = 1
         let wanted = shards ?? min(max(capacity / 16_384, 1), 256)
         while shardCount < wanted { shardCount <<= 1 }
