@@ -118,6 +118,7 @@ struct EngineTests {
         await server.shutdown()
         #expect(report.total.completed == 100)
         #expect(server.connectionCount == 100)
+        #expect(report.total.requestsPerSecond > 0 && report.total.elapsedS > 0)
         #expect(server.distinctRemoteHosts.count == 50)
     }
 

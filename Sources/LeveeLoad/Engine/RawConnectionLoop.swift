@@ -55,7 +55,6 @@ final class RawConnectionLoop {
 
     /// Runs until the class's stop time (in-flight requests get the usual grace) and returns what it measured.
     func run() -> ClassStatistics {
-        defer { stats.finishedAt = Self.now() }
         guard epfd >= 0 else { return stats }
         var wait = plan.start - Self.now()
         while wait > 0 {
@@ -84,6 +83,7 @@ final class RawConnectionLoop {
             finishSlot(i)
             stats.recordError(.cancelled, at: Self.now() - plan.runStart, now: Self.now())
         }
+        stats.finishedAt = Self.now()
         return stats
     }
 
