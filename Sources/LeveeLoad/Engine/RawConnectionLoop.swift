@@ -2,6 +2,7 @@
 import CPcap
 import Glibc
 import NIOCore
+import Synchronization
 
 /// One request per connection, below NIO: a plain epoll loop on its own thread that opens a socket,
 /// writes the pre-encoded request, reads the response with ``ResponseParser`` and closes, for the
@@ -30,6 +31,7 @@ final class RawConnectionLoop {
     }
 
     let plan: ClassPlan
+    let progress: RawLoopProgress
     let epfd: Int32
     let request: [UInt8]
     var slots: [Slot]
@@ -38,8 +40,9 @@ final class RawConnectionLoop {
     var target: sockaddr_in
     var sources: [sockaddr_in?]
 
-    init(plan: ClassPlan, clients: [Int]) {
+    init(plan: ClassPlan, clients: [Int], progress: RawLoopProgress) {
         self.plan = plan
+        self.progress = progress
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         request = Array(plan.templates[0].readableBytesView)
         slots = clients.map { Slot(quota: plan.quotas[$0], sourceIndex: $0) }
@@ -105,6 +108,7 @@ final class RawConnectionLoop {
         guard now < plan.stop, slots[i].quota > 0 else { return }
         slots[i].quota -= 1
         stats.recordSent(at: now - plan.runStart, now: now)
+        progress.sent.wrappingAdd(1, ordering: .relaxed)
         slots[i].inFlight = true
         slots[i].sentAt = now
         slots[i].written = 0
@@ -209,6 +213,7 @@ final class RawConnectionLoop {
         let now = Self.now()
         let latency = now - slots[i].sentAt
         stats.recordResponse(response, correctedNanos: latency, naiveNanos: latency, at: now - plan.runStart, now: now)
+        progress.completed.wrappingAdd(1, ordering: .relaxed)
         open(i)
     }
 
@@ -216,6 +221,7 @@ final class RawConnectionLoop {
         finishSlot(i)
         let now = Self.now()
         stats.recordError(kind, at: now - plan.runStart, now: now)
+        progress.errors.wrappingAdd(1, ordering: .relaxed)
         if kind == .refused || kind == .other {
             slots[i].retryAt = now + 10_000_000  // do not spin against a refusing port
         } else {
