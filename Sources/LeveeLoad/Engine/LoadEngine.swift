@@ -48,7 +48,7 @@ public struct LoadEngine: Sendable {
                       replay: replays[i],
                       globalQuota: scenario.maxRequests.map { $0 / classCount + (i < $0 % classCount ? 1 : 0) })
         }
-        // Closed-loop new-connection classes run on plain epoll threads (see RawConnectionLoop), as many as event loops.
+        // Closed-loop classes of ordinary requests run on plain epoll threads (see RawConnectionLoop), as many as event loops.
         var rawResults: [(Int, EventLoopFuture<ClassStatistics>)] = []
         var rawProgress: [RawLoopProgress] = []
         #if os(Linux)
