@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Levee", targets: ["Levee"]),
         .library(name: "LeveeProxy", targets: ["LeveeProxy"]),
         .library(name: "LeveeLoad", targets: ["LeveeLoad"]),
+        .library(name: "LeveeRESP", targets: ["LeveeRESP"]),
         .library(name: "LeveeRedis", targets: ["LeveeRedis"]),
         .executable(name: "levee", targets: ["levee"]),
     ],
@@ -46,6 +47,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
@@ -62,11 +64,21 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
-        // Fleet-wide quotas: a small RESP client on SwiftNIO and GCRA leases from Redis.
+        // A small Redis (RESP2) client on SwiftNIO: pipelining, timeouts, reconnect, scripts.
+        .target(
+            name: "LeveeRESP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Fleet-wide quotas: GCRA leases from Redis, spent locally through the core.
         .target(
             name: "LeveeRedis",
             dependencies: [
                 "Levee",
+                "LeveeRESP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,7 +114,8 @@ let package = Package(
         .testTarget(
             name: "LeveeRedisTests",
             dependencies: [
-                "LeveeRedis", "LeveeTestSupport",
+                "LeveeRedis", "LeveeRESP", "Levee", "LeveeTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -116,6 +129,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                "Levee",
             ]
         ),
         .testTarget(

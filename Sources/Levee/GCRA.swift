@@ -26,10 +26,10 @@ enum GCRA {
         let tat = max(stored, now)
         let limitTime = now &+ tolerance  // the latest TAT the bucket may hold
         guard cost > 0, cost <= quota.burst else {
-            let available = tat >= limitTime ? 0 : (limitTime &- tat) / interval
+            let available = tat >= limitTime ? 0 : limitTime &- tat
             return Step(
                 decision: RateLimitDecision(
-                    isAllowed: cost <= 0, remaining: Int(available), limit: quota.burst,
+                    isAllowed: cost <= 0, remainingNanoseconds: available, intervalNanoseconds: interval, limit: quota.burst,
                     retryAfterNanoseconds: cost <= 0 ? 0 : RateLimitDecision.never,
                     resetAfterNanoseconds: tat &- now),
                 newTAT: stored)
@@ -38,14 +38,15 @@ enum GCRA {
         if newTAT <= limitTime {
             return Step(
                 decision: RateLimitDecision(
-                    isAllowed: true, remaining: Int((limitTime &- newTAT) / interval), limit: quota.burst,
+                    isAllowed: true, remainingNanoseconds: limitTime &- newTAT, intervalNanoseconds: interval,
+                    limit: quota.burst,
                     retryAfterNanoseconds: 0, resetAfterNanoseconds: newTAT &- now),
                 newTAT: newTAT)
         }
-        let available = tat >= limitTime ? 0 : (limitTime &- tat) / interval
+        let available = tat >= limitTime ? 0 : limitTime &- tat
         return Step(
             decision: RateLimitDecision(
-                isAllowed: false, remaining: Int(available), limit: quota.burst,
+                isAllowed: false, remainingNanoseconds: available, intervalNanoseconds: interval, limit: quota.burst,
                 retryAfterNanoseconds: newTAT &- limitTime, resetAfterNanoseconds: tat &- now),
             newTAT: stored)
     }
@@ -57,9 +58,13 @@ enum GCRA {
         let state = step(stored: stored, now: now, cost: 0, quota: quota).decision
         let one = step(stored: stored, now: now, cost: 1, quota: quota).decision
         return RateLimitDecision(
-            isAllowed: one.isAllowed, remaining: state.remaining, limit: quota.burst,
-            retryAfterNanoseconds: one.retryAfterNanoseconds, resetAfterNanoseconds: state.resetAfterNanoseconds)
+            isAllowed: one.isAllowed, remainingNanoseconds: state.remainingNanoseconds, intervalNanoseconds: interval(quota),
+            limit: quota.burst, retryAfterNanoseconds: one.retryAfterNanoseconds,
+            resetAfterNanoseconds: state.resetAfterNanoseconds)
     }
+
+    @inlinable @inline(__always)
+    static func interval(_ quota: Quota) -> UInt64 { quota.emissionIntervalNanoseconds }
 
     /// The TAT after giving back `tokens` (a refund or a lease top-up): never above full.
     @inlinable @inline(__always)

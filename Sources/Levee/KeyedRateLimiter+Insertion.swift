@@ -24,12 +24,14 @@ extension KeyedRateLimiter {
         lockShard(header)
         defer { words[header + Self.lockWord].store(0, ordering: .releasing) }
         while true {
-            // Preference: a full-again slot, then an empty one, in the first bucket, then the
-            // same in the second (only reachable when the first has no empty slot), then force.
+            // Preference: an empty slot of the first bucket, then of the second (only when the
+            // first has none), so keys stay resident while there is room; then a full-again
+            // slot of either (nothing is lost); then the nearest-to-full entry (forced).
             var nearest = -1
             var nearestWait = UInt64.max
             var chosen = -1
             var chosenIsEmpty = false
+            var firstReusable = -1
             buckets: for pass in 0..<2 {
                 if pass == 1 && location.second == location.first { break }
                 let bucket = pass == 0 ? location.first : location.second
@@ -47,9 +49,10 @@ extension KeyedRateLimiter {
                         nearest = slot
                     }
                 }
-                if reusable >= 0 { chosen = reusable; break buckets }
                 if empty >= 0 { chosen = empty; chosenIsEmpty = true; break buckets }
+                if reusable >= 0 && firstReusable < 0 { firstReusable = reusable }
             }
+            if chosen < 0 { chosen = firstReusable }
             if chosenIsEmpty {
                 let tatIndex = 2 * chosen + 1
                 let old = words[tatIndex].load(ordering: .relaxed)

@@ -95,7 +95,7 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
         seed2 = random.next()
         seed3 = random.next()
         let wordCount = headerWordBase + shardCount * KeyedRateLimiter.headerWords
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: wordCount * 8, alignment: 128)  // one block; buckets aligned to 128-byte line pairs
+        let raw = KeyedRateLimiter.allocateTable(byteCount: wordCount * 8)
         words = raw.bindMemory(to: Atomic<UInt64>.self, capacity: wordCount)
         for index in 0..<wordCount {
             (words + index).initialize(to: Atomic(0))
@@ -104,7 +104,25 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
 
     deinit {
         words.deinitialize(count: headerWordBase + shardCount * Self.headerWords)
-        UnsafeMutableRawPointer(words).deallocate()
+        free(UnsafeMutableRawPointer(words))
+    }
+
+    /// One block for the whole table: 128-byte aligned (a bucket is an aligned line pair), and
+    /// for tables of 2 MiB or more aligned to and advised as transparent huge pages, so random
+    /// lookups over a large table do not also miss the TLB on every decision.
+    static func allocateTable(byteCount: Int) -> UnsafeMutableRawPointer {
+        let hugePage = 2 << 20
+        let alignment = byteCount >= hugePage ? hugePage : 128
+        var memory: UnsafeMutableRawPointer?
+        guard posix_memalign(&memory, alignment, byteCount) == 0, let memory else {
+            fatalError("KeyedRateLimiter: cannot allocate \(byteCount) bytes")
+        }
+        #if os(Linux)
+        if alignment == hugePage {
+            _ = madvise(memory, byteCount - byteCount % hugePage, MADV_HUGEPAGE)  // advice only: failure just means small pages
+        }
+        #endif
+        return memory
     }
 
     /// Bytes of table memory (slots and shard headers).

@@ -8,7 +8,13 @@ public struct RateLimitDecision: Sendable, Hashable, CustomStringConvertible {
     /// Whether the request was admitted (and its cost taken from the bucket).
     public let isAllowed: Bool
     /// Whole tokens left in the bucket after this decision (0 when denied and empty).
-    public let remaining: Int
+    /// Computed on use: the hot path stores the credit in nanoseconds and skips the division.
+    @inlinable
+    public var remaining: Int { Int(remainingNanoseconds / intervalNanoseconds) }
+    /// Credit left in the bucket, in nanoseconds (``remaining`` × interval plus a fraction).
+    @usableFromInline let remainingNanoseconds: UInt64
+    /// Nanoseconds per token (1 when the decision was built from a token count).
+    @usableFromInline let intervalNanoseconds: UInt64
     /// The bucket size (the quota's burst): the `limit` of the RateLimit field.
     public let limit: Int
     /// Nanoseconds until the same request would be admitted: 0 when allowed,
@@ -22,11 +28,34 @@ public struct RateLimitDecision: Sendable, Hashable, CustomStringConvertible {
 
     /// Creates a decision (used by limiters; tests and adapters may build their own).
     public init(isAllowed: Bool, remaining: Int, limit: Int, retryAfterNanoseconds: UInt64, resetAfterNanoseconds: UInt64) {
+        self.init(isAllowed: isAllowed, remainingNanoseconds: UInt64(max(remaining, 0)), intervalNanoseconds: 1,
+                  limit: limit, retryAfterNanoseconds: retryAfterNanoseconds, resetAfterNanoseconds: resetAfterNanoseconds)
+    }
+
+    @inlinable
+    init(isAllowed: Bool, remainingNanoseconds: UInt64, intervalNanoseconds: UInt64, limit: Int,
+         retryAfterNanoseconds: UInt64, resetAfterNanoseconds: UInt64) {
         self.isAllowed = isAllowed
-        self.remaining = remaining
+        self.remainingNanoseconds = remainingNanoseconds
+        self.intervalNanoseconds = intervalNanoseconds
         self.limit = limit
         self.retryAfterNanoseconds = retryAfterNanoseconds
         self.resetAfterNanoseconds = resetAfterNanoseconds
+    }
+
+    /// Decisions are equal when everything they report is equal.
+    public static func == (lhs: RateLimitDecision, rhs: RateLimitDecision) -> Bool {
+        lhs.isAllowed == rhs.isAllowed && lhs.remaining == rhs.remaining && lhs.limit == rhs.limit
+            && lhs.retryAfterNanoseconds == rhs.retryAfterNanoseconds && lhs.resetAfterNanoseconds == rhs.resetAfterNanoseconds
+    }
+
+    /// Hashes what the decision reports.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(isAllowed)
+        hasher.combine(remaining)
+        hasher.combine(limit)
+        hasher.combine(retryAfterNanoseconds)
+        hasher.combine(resetAfterNanoseconds)
     }
 
     /// Time until the same request would be admitted (zero when allowed).

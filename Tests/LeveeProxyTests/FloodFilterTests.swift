@@ -288,3 +288,20 @@ import Testing
         #expect(stats.rule("per-ip")?[.limited] == 200)
     }
 }
+
+@Suite struct FilterStatisticsJSONTests {
+    @Test func statisticsAndBansAsJSON() throws {
+        let clock = ManualClock(start: 1_000_000_000)
+        let f = FloodFilter(configuration: FilterConfiguration(rules: [FilterRule(name: "per-ip", quota: try Quota(parsing: "1/min burst 1"))]),
+                            clock: clock)
+        _ = f.evaluate(filterRequest(peer: "203.0.113.9"))
+        _ = f.evaluate(filterRequest(peer: "203.0.113.9"))
+        let json = f.statistics().json
+        #expect(json.hasPrefix("{\"requests\":2,\"rules\":{\"per-ip\":{\"allowed\":1,\"limited\":1,"))
+        #expect(json.contains("\"classes\":{\"trusted\":0,\"verified\":0,\"known\":0,\"unknown\":2,\"suspicious\":0,\"banned\":0}"))
+        #expect(json.contains("\"top_talkers\":[{\"client\":\"203.0.113.9\",\"requests\":2,\"error\":0}]"))
+        let ban = f.ban(CIDR("198.51.100.0/24")!, duration: .seconds(90), reason: "abuse \"report\"")
+        clock.advance(by: .milliseconds(500))
+        #expect(ban.json(at: f.now) == "{\"network\":\"198.51.100.0/24\",\"remaining_seconds\":90,\"level\":0,\"reason\":\"abuse \\\"report\\\"\"}")
+    }
+}

@@ -105,8 +105,10 @@ public final class FloodFilter: RequestFilter {
                 accept: accept, detail: "This client is temporarily banned.", retryAfter: ban.remaining(at: now))))
         }
 
+        // The usual case is one matching limit: kept out of arrays so that it allocates nothing.
+        var single: (check: LimitCheck, entry: CheckedRule)?
         var checks: [LimitCheck] = []
-        var checked: [(rule: Int, key: LimiterKey)] = []
+        var checked: [CheckedRule] = []
         for (index, compiled) in rules.enumerated() where compiled.rule.match.matches(facts) {
             let rule = compiled.rule
             guard let quota = rule.quota, let limiter = compiled.limiter else {
@@ -127,21 +129,48 @@ public final class FloodFilter: RequestFilter {
                 if !limiter.acquire(key, quota: quota, cost: rule.cost, at: now).isAllowed { compiled.counters.add(.logOnly) }
                 continue
             }
-            checks.append(.keyed(limiter, key: key, quota: quota, cost: rule.cost))
-            checked.append((index, key))
+            let check = LimitCheck.keyed(limiter, key: key, quota: quota, cost: rule.cost)
+            if single == nil && checks.isEmpty {
+                single = (check, CheckedRule(rule: index, key: key))
+                continue
+            }
+            if let first = single {
+                checks.append(first.check)
+                checked.append(first.entry)
+                single = nil
+            }
+            checks.append(check)
+            checked.append(CheckedRule(rule: index, key: key))
+        }
+        if let single {
+            return decide(CollectionOfOne(single.check), CollectionOfOne(single.entry), facts: facts, accept: accept, request: request, now: now)
         }
         if checks.isEmpty { return .forward(responseHeaders: [:]) }
+        return decide(checks, checked, facts: facts, accept: accept, request: request, now: now)
+    }
 
+    /// One enforced limit a request was checked against: the rule's position and the key.
+    struct CheckedRule {
+        let rule: Int
+        let key: LimiterKey
+    }
+
+    /// Checks all of `checks` at once (all or nothing) and turns the outcome into a verdict.
+    private func decide<Checks: Collection<LimitCheck>, Entries: Collection<CheckedRule>>(
+        _ checks: Checks, _ checked: Entries, facts: RequestFacts, accept: String?, request: RequestContext, now: UInt64
+    ) -> FilterVerdict {
+        func checkedRule(at position: Int) -> CheckedRule { checked[checked.index(checked.startIndex, offsetBy: position)] }
         let result = MultiLimitCheck.acquireAll(checks, at: now)
         guard result.isAllowed else {
-            let compiled = rules[checked[result.index ?? 0].rule]
+            let compiled = rules[checkedRule(at: result.index ?? 0).rule]
             return act(compiled, decision: result.decision, facts: facts, accept: accept, request: request, now: now)
                 ?? .forward(responseHeaders: [:])
         }
 
         // Admitted by every limit. Delay rules hold the request until its slot in their schedule.
         var wait: UInt64 = 0
-        for (position, entry) in checked.enumerated() {
+        var delayedRules: [Int] = []
+        for entry in checked {
             let compiled = rules[entry.rule]
             guard case .delay(let maxDelay) = compiled.rule.action, let quota = compiled.rule.quota,
                   let limiter = compiled.limiter else { continue }
@@ -154,20 +183,20 @@ public final class FloodFilter: RequestFilter {
                 let decision = RateLimitDecision(isAllowed: false, remaining: 0, limit: quota.burst,
                                                  retryAfterNanoseconds: slot - BanList.nanoseconds(maxDelay),
                                                  resetAfterNanoseconds: after)
-                _ = position
                 return act(compiled, decision: decision, facts: facts, accept: accept, request: request, now: now)
                     ?? .forward(responseHeaders: [:])
             }
+            if slot > 0 { delayedRules.append(entry.rule) }
             wait = max(wait, slot)
         }
         for entry in checked { rules[entry.rule].counters.add(.allowed) }
         var headers = HTTPHeaders()
-        if let index = result.index, let policy = rules[checked[index].rule].policy,
-           rules[checked[index].rule].rule.headers == .always {
+        if let index = result.index, let policy = rules[checkedRule(at: index).rule].policy,
+           rules[checkedRule(at: index).rule].rule.headers == .always {
             for f in RateLimitHeaders.fields([.init(policy: policy, decision: result.decision)]) { headers.add(name: f.name, value: f.value) }
         }
         if wait > 0 {
-            for entry in checked where rules[entry.rule].rule.action.name == "delay" { rules[entry.rule].counters.add(.delayed) }
+            for index in delayedRules { rules[index].counters.add(.delayed) }
             return .forwardAfter(delay: .nanoseconds(Int64(wait)), responseHeaders: headers)
         }
         return .forward(responseHeaders: headers)

@@ -30,17 +30,8 @@ public struct HMACSHA256: Sendable {
         HMACSHA256.constantTimeEqual(authenticate(message), mac)
     }
 
-    /// SHA-256 of `bytes` (the proof-of-work check).
-    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 32
-        bytes.withUnsafeBufferPointer { b in  // read-only view for the C call
-            out.withUnsafeMutableBufferPointer { o in
-                _ = EVP_Digest(b.baseAddress, b.count, o.baseAddress, &length, EVP_sha256(), nil)
-            }
-        }
-        return out
-    }
+    /// SHA-256 of `bytes` (the proof-of-work check), through the package's one SHA-256 wrapper.
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { SHA256.hash(bytes) }
 
     /// `count` bytes from OpenSSL's CSPRNG (challenge salts, a signing key generated at start).
     public static func randomBytes(_ count: Int) -> [UInt8] {

@@ -7,7 +7,14 @@ extension FilterConfiguration {
     /// `ConfigurationError` naming the field (`rule[2].action`) and its line via `lineOf`; the
     /// returned value is only meaningful when no errors were added. The schema is in docs/filter.md.
     public static func decode(
-        from root: TOMLTable, file: String, lineOf: @escaping (String) -> Int?, errors: inout [ConfigurationError]
+        from root: TOMLTable, file: String, lineOf: (String) -> Int?, errors: inout [ConfigurationError]
+    ) -> FilterConfiguration {
+        // The readers keep `lineOf` only for the duration of this call.
+        withoutActuallyEscaping(lineOf) { lineOf in decode(root: root, file: file, lineOf: lineOf, errors: &errors) }
+    }
+
+    private static func decode(
+        root: TOMLTable, file: String, lineOf: @escaping (String) -> Int?, errors: inout [ConfigurationError]
     ) -> FilterConfiguration {
         var configuration = FilterConfiguration()
         var top = FilterConfigurationReader(table: root, path: "", file: file, lineOf: lineOf)

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Side-by-side proxy benchmark on loopback (issue #3).
+#
+# One nginx instance is the common backend (a small static body). The same wrk load then runs
+# against: the backend directly, Levee (release build, one event loop), nginx as a reverse proxy
+# with limit_req on (a generous limit: nothing is rejected; one worker), and HAProxy with a stick
+# table tracking every client (nbthread 1). Prints requests/s and p99 for each and a last line
+#   levee/nginx rps ratio: X  p99 levee: A ms nginx: B ms
+#
+# Usage: Benchmarks/peers/proxy.sh            (from the repository root)
+# Environment: DURATION=10s CONNECTIONS=64 THREADS=1 WARMUP=2s ROUNDS=1 LEVEE_BIN=path (skip the build)
+# Needs the Debian packages wrk, nginx-light (or nginx), haproxy, python3 (installed if missing, as root).
+# Only 127.0.0.1 is used; everything started here is stopped on exit.
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-1}
+WARMUP=${WARMUP:-2s}
+ROUNDS=${ROUNDS:-1}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v python3 >/dev/null || need+=(python3)
+if ((${#need[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    else
+        echo "missing: ${need[*]}; run: sudo apt-get install -y ${need[*]}" >&2
+        exit 1
+    fi
+fi
+
+WORK=$(mktemp -d /tmp/levee-proxy-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for() {  # wait_for NAME PORT LOG: until an HTTP request on 127.0.0.1:PORT is answered (30 s at most)
+    for _ in $(seq 300); do
+        if python3 - "$2" <<'EOF' 2>/dev/null; then return 0; fi
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
+s.sendall(b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
+sys.exit(0 if s.recv(12).startswith(b"HTTP/1.1") else 1)
+EOF
+        sleep 0.1
+    done
+    echo "$1: nothing answers on 127.0.0.1:$2; its log:" >&2
+    cat "$3" >&2 || true
+    return 1
+}
+
+if [ -z "${LEVEE_BIN:-}" ]; then
+    echo "building levee (release)..." >&2
+    (cd "$ROOT" && swift build -c release --product levee >/dev/null)
+    LEVEE_BIN="$ROOT/.build/release/levee"
+fi
+
+BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port); HAPROXY=$(free_port)
+
+# --- the common backend: nginx, one worker, a small static body ---------------------------------
+mkdir -p "$WORK/backend" "$WORK/nginx"
+cat >"$WORK/backend/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/backend/nginx.pid;
+error_log $WORK/backend/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/backend/body; proxy_temp_path $WORK/backend/proxy;
+    fastcgi_temp_path $WORK/backend/fastcgi; uwsgi_temp_path $WORK/backend/uwsgi; scgi_temp_path $WORK/backend/scgi;
+    keepalive_requests 10000000;
+    server {
+        listen 127.0.0.1:$BACKEND reuseport;
+        location / { default_type text/plain; return 200 "hello from the backend\n"; }
+    }
+}
+EOF
+nginx -p "$WORK/backend" -e "$WORK/backend/error.log" -c "$WORK/backend/nginx.conf" &
+PIDS+=($!)
+
+# --- nginx as a proxy with limit_req (generous: 10M r/s per address, nothing is rejected) --------
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx/body; proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi; uwsgi_temp_path $WORK/nginx/uwsgi; scgi_temp_path $WORK/nginx/scgi;
+    keepalive_requests 10000000;
+    limit_req_zone \$binary_remote_addr zone=perip:10m rate=10000000r/s;
+    upstream backend { server 127.0.0.1:$BACKEND; keepalive 128; keepalive_requests 10000000; }
+    server {
+        listen 127.0.0.1:$NGINX;
+        location / {
+            limit_req zone=perip burst=1000000 nodelay;
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+        }
+    }
+}
+EOF
+nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
+PIDS+=($!)
+
+# --- HAProxy with a stick table tracking every client's request rate -----------------------------
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    option http-keep-alive
+    http-reuse always
+frontend fe
+    bind 127.0.0.1:$HAPROXY
+    stick-table type ip size 100k expire 30s store http_req_rate(10s)
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }
+    option forwardfor
+    default_backend be
+backend be
+    server s1 127.0.0.1:$BACKEND
+EOF
+haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
+PIDS+=($!)
+
+# --- Levee: one event loop, the quick form ----------------------------------------------------------
+"$LEVEE_BIN" serve --listen "127.0.0.1:$LEVEE" --upstream "http://127.0.0.1:$BACKEND" --workers 1 --log-level warning \
+    >"$WORK/levee.log" 2>&1 &
+PIDS+=($!)
+
+wait_for backend "$BACKEND" "$WORK/backend/error.log"
+wait_for nginx "$NGINX" "$WORK/nginx/error.log"
+wait_for haproxy "$HAPROXY" "$WORK/haproxy.log"
+wait_for levee "$LEVEE" "$WORK/levee.log"
+
+# run_wrk NAME PORT: prints "rps p99_ms non2xx"
+run_wrk() {
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://127.0.0.1:$2/" >/dev/null
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$2/" >"$WORK/wrk-$1.txt"
+    python3 - "$WORK/wrk-$1.txt" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+errors = re.search(r"Socket errors:.*", text)
+print(f"{rps:.0f} {float(m.group(1)) * scale:.3f} {bad.group(1) if bad else 0} {'errors' if errors else 'clean'}")
+EOF
+}
+
+declare -A RPS P99 BAD
+TARGETS=("backend:$BACKEND" "levee:$LEVEE" "nginx:$NGINX" "haproxy:$HAPROXY")
+for round in $(seq "$ROUNDS"); do
+    for target in "${TARGETS[@]}"; do
+        name=${target%%:*}; port=${target##*:}
+        read -r rps p99 bad status < <(run_wrk "$name" "$port")
+        RPS[$name]="${RPS[$name]:-} $rps"; P99[$name]="${P99[$name]:-} $p99"; BAD[$name]=$bad
+        [ "$status" = clean ] || echo "warning: socket errors against $name (see wrk output)" >&2
+    done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+echo
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1, $(nproc) cores, median of $ROUNDS round(s)"
+printf "%-28s %12s %10s %8s\n" "target" "requests/s" "p99 ms" "non-2xx"
+declare -A LABEL=([backend]="backend (nginx, direct)" [levee]="levee (1 loop)" [nginx]="nginx proxy + limit_req" [haproxy]="haproxy + stick table")
+for target in "${TARGETS[@]}"; do
+    name=${target%%:*}
+    printf "%-28s %12s %10s %8s\n" "${LABEL[$name]}" "$(echo "${RPS[$name]}" | median)" "$(echo "${P99[$name]}" | median)" "${BAD[$name]}"
+done
+levee_rps=$(echo "${RPS[levee]}" | median); nginx_rps=$(echo "${RPS[nginx]}" | median)
+echo "levee/nginx rps ratio: $(python3 -c "print(f'{$levee_rps / $nginx_rps:.2f}')")  p99 levee: $(echo "${P99[levee]}" | median) ms nginx: $(echo "${P99[nginx]}" | median) ms"

@@ -1,0 +1,144 @@
+import NIOCore
+
+/// First handler of a client connection, in front of the HTTP decoder, on raw bytes. It defends
+/// against slow clients (logic in `ClientDeadlineStateMachine`):
+/// - idle keep-alive: no byte of a next request within `timeouts.idle` → close;
+/// - slowloris: a request head not complete within `limits.headerTimeout` of its first byte →
+///   `408` and close;
+/// - slow body: fewer than `limits.minBodyBytesPerSecond` bytes in a second (after a grace
+///   second, not counting time the proxy itself holds reads back) → close.
+/// The HTTP handler tells it where each request is and when it holds reads back.
+final class ConnectionGuardHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private var machine: ClientDeadlineStateMachine
+    private let headerTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private var deadline: Scheduled<Void>?
+    private var rateTimer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    /// Told first when the server starts draining (before NIO's pipelining handler takes the
+    /// event), so that the response in progress carries `Connection: close`.
+    weak var drainListener: ProxyConnectionHandler?
+    /// Bytes read on this connection (for the bytes-in counter).
+    private(set) var bytesReceived = 0
+
+    init(limits: LimitsConfiguration, idleTimeout: TimeAmount) {
+        self.machine = ClientDeadlineStateMachine(minBodyBytesPerSecond: limits.minBodyBytesPerSecond)
+        self.headerTimeout = limits.headerTimeout
+        self.idleTimeout = idleTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { run(machine.connected()) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        run(machine.connected())
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let count = Self.unwrapInboundIn(data).readableBytes
+        bytesReceived &+= count
+        run(machine.bytesReceived(count))
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { drainListener?.serverIsDraining() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: events from the HTTP handler
+
+    func headReceived(hasBody: Bool) { run(machine.headReceived(hasBody: hasBody)) }
+    func bodyFinished() { run(machine.bodyFinished()) }
+    func readyForNextRequest() { run(machine.responseFinished()) }
+    func setReadsHeldBack(_ heldBack: Bool) { machine.readsHeldBack(heldBack) }
+
+    // MARK: actions
+
+    private func run(_ action: ClientDeadlineStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .arm(let kind):
+            arm(kind)
+        case .cancelDeadline:
+            deadline?.cancel()
+            deadline = nil
+        case .cancelDeadlineAndStartRateChecks:
+            deadline?.cancel()
+            deadline = nil
+            scheduleRateCheck()
+        case .stopRateChecks:
+            rateTimer?.cancel()
+            rateTimer = nil
+        case .stopRateChecksAndArmIdle:
+            rateTimer?.cancel()
+            rateTimer = nil
+            arm(.idle)
+        case .scheduleRateCheck:
+            scheduleRateCheck()
+        case .close(let requestTimeout):
+            close(sending408: requestTimeout)
+        }
+    }
+
+    private func arm(_ kind: ClientDeadlineStateMachine.Deadline) {
+        deadline?.cancel()
+        guard let context else { return }
+        let timeout = kind == .idle ? idleTimeout : headerTimeout
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            guard let self else { return }
+            self.deadline = nil
+            self.run(self.machine.deadlineExpired(kind))
+        }
+    }
+
+    private func scheduleRateCheck() {
+        guard let context else { return }
+        rateTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [weak self] in
+            guard let self else { return }
+            self.rateTimer = nil
+            self.run(self.machine.rateCheckTick())
+        }
+    }
+
+    private func close(sending408: Bool) {
+        guard let context else { return }
+        cancelTimers()
+        guard sending408 else {
+            context.close(promise: nil)
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 96)
+        buffer.writeStaticString("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+        context.writeAndFlush(NIOAny(buffer)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    private func cancelTimers() {
+        deadline?.cancel()
+        deadline = nil
+        rateTimer?.cancel()
+        rateTimer = nil
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionGuardHandler: Sendable {}

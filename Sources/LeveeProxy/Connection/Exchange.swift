@@ -1,0 +1,77 @@
+import NIOCore
+import NIOHTTP1
+
+/// One request/response exchange on a client connection, from its head to the end of the
+/// response. Owned by `ProxyConnectionHandler` on the connection's event loop.
+final class Exchange {
+    enum Phase: Equatable {
+        /// Head read; the route and the filter are being consulted.
+        case deciding
+        /// Held by the filter (delay or tarpit).
+        case waiting
+        /// Waiting for an upstream connection.
+        case connecting
+        /// Request parts go straight to the upstream connection.
+        case forwarding
+        /// The proxy answers itself.
+        case responding
+    }
+
+    let head: HTTPRequestHead
+    let runtime: ProxyRuntime
+    let startedAt: NIODeadline
+    var phase = Phase.deciding
+    var routeName = "-"
+    var entry: Router.Entry?
+    var framing = RequestValidation.BodyFraming.none
+    var maxBodyBytes = Int.max
+    var upstreamHead: HTTPRequestHead?
+    /// Added to the upstream's response (the filter's rate-limit fields).
+    var extraResponseHeaders: HTTPHeaders = [:]
+    /// Request parts read before an upstream connection was ready (bounded by one read batch,
+    /// since reads stop while there is no connection).
+    var buffered: [HTTPClientRequestPart] = []
+    var requestEnded = false
+    var bodyBytes = 0
+    var upstream: UpstreamHandler?
+    var backend: Backend?
+    /// Whether `upstream` came from the idle pool (a stale keep-alive connection may fail).
+    var upstreamWasReused = false
+    var attempts = 0
+    var responseStarted = false
+    var status: UInt = 0
+    var clientKeepAlive: Bool
+    var upstreamReusable = false
+    var sentAt: NIODeadline?
+    var responseBytes = 0
+    var headerTimer: Scheduled<Void>?
+    var requestTimer: Scheduled<Void>?
+    var holdTimer: Scheduled<Void>?
+
+    init(head: HTTPRequestHead, runtime: ProxyRuntime, keepAlive: Bool) {
+        self.head = head
+        self.runtime = runtime
+        self.startedAt = .now()
+        self.clientKeepAlive = keepAlive
+    }
+
+    func cancelTimers() {
+        headerTimer?.cancel()
+        requestTimer?.cancel()
+        holdTimer?.cancel()
+        headerTimer = nil
+        requestTimer = nil
+        holdTimer = nil
+    }
+
+    /// Methods that may be retried on another backend (RFC 9110 §9.2.2).
+    var isIdempotent: Bool {
+        switch head.method {
+        case .GET, .HEAD, .PUT, .DELETE, .OPTIONS, .TRACE: return true
+        default: return false
+        }
+    }
+}
+
+@available(*, unavailable)
+extension Exchange: Sendable {}

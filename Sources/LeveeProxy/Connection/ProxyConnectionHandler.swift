@@ -1,0 +1,537 @@
+import Logging
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+
+/// The client side of the proxy, after NIO's HTTP/1.1 server pipeline (which answers pipelined
+/// requests in order). For each request: validate the head, choose the route, ask the filter,
+/// then stream the request to a pooled upstream connection and the response back, with
+/// back-pressure both ways (reads on one side only while the other side is writable).
+final class ProxyConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let loop: LoopContext
+    private let guardHandler: ConnectionGuardHandler
+    private let logger: Logger
+    private var context: ChannelHandlerContext?
+    private var peer: SocketAddress?
+    /// The peer's IP as text, computed once per connection (for `X-Forwarded-For`).
+    private var peerIP: String?
+    private var proxyProtocolSource: SocketAddress?
+    private var exchange: Exchange?
+    private var pendingRead = false
+    private var quiescing = false
+    private var upstreamNeedsFlush = false
+
+    init(loop: LoopContext, guardHandler: ConnectionGuardHandler, logger: Logger) {
+        self.loop = loop
+        self.guardHandler = guardHandler
+        self.logger = logger
+    }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.peer = context.channel.remoteAddress
+        self.peerIP = peer?.ipAddress
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head): receiveHead(head)
+        case .body(let body): receiveBody(body)
+        case .end(let trailers): receiveEnd(trailers)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if upstreamNeedsFlush {
+            upstreamNeedsFlush = false
+            exchange?.upstream?.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if shouldHoldReads {
+            pendingRead = true
+            guardHandler.setReadsHeldBack(true)
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.upstream?.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let header = event as? ProxyProtocolHeader {
+            proxyProtocolSource = header.source
+        } else if event is ChannelShouldQuiesceEvent {
+            serverIsDraining()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            // Bad framing (both lengths, bad chunking …) or oversized head: answer once, close.
+            let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+            if let exchange {
+                if exchange.responseStarted {
+                    context.close(promise: nil)
+                } else {
+                    respondLocal(exchange, status: status, reason: "malformed request", forceClose: true)
+                }
+            } else {
+                let ex = Exchange(
+                    head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), runtime: loop.runtime, keepAlive: false)
+                exchange = ex
+                loop.statistics.inFlightRequests.wrappingAdd(1, ordering: .relaxed)
+                respondLocal(ex, status: status, reason: "malformed request", forceClose: true)
+            }
+            return
+        }
+        logger.debug("client connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let ex = exchange {
+            ex.cancelTimers()
+            detachUpstream(ex, reusable: false)
+            exchange = nil
+            loop.statistics.inFlightRequests.wrappingSubtract(1, ordering: .relaxed)
+        }
+        loop.metrics.bytesIn.increment(by: Int64(guardHandler.bytesReceived))
+        context.fireChannelInactive()
+    }
+
+    /// Graceful shutdown: close now if idle, else after the current response.
+    func serverIsDraining() {
+        guard !quiescing else { return }
+        quiescing = true
+        if exchange == nil { context?.close(promise: nil) }
+    }
+
+    // MARK: request side
+
+    private func receiveHead(_ head: HTTPRequestHead) {
+        guard exchange == nil else {
+            // NIO's pipelining handler delivers one request at a time; anything else is a bug.
+            context?.close(promise: nil)
+            return
+        }
+        let runtime = loop.runtime
+        let configuration = runtime.configuration
+        let ex = Exchange(head: head, runtime: runtime, keepAlive: head.isKeepAlive && !quiescing)
+        exchange = ex
+        loop.statistics.inFlightRequests.wrappingAdd(1, ordering: .relaxed)
+
+        switch RequestValidation.validate(head, limits: configuration.limits) {
+        case .failure(let failure):
+            guardHandler.headReceived(hasBody: false)
+            respondLocal(ex, status: failure.status, reason: failure.reason, forceClose: true)
+            return
+        case .success(let framing):
+            ex.framing = framing
+            guardHandler.headReceived(hasBody: framing != .none)
+        }
+        ex.requestTimer = schedule(configuration.timeouts.request) { [weak self] in
+            self?.requestTimedOut(ex)
+        }
+
+        guard let entry = runtime.router.match(host: head.headers.first(name: "host"), path: head.uri) else {
+            respondLocal(ex, status: .notFound, reason: "no route for this host and path")
+            return
+        }
+        ex.entry = entry
+        ex.routeName = entry.route.name
+        ex.maxBodyBytes = entry.route.maxBodyBytes ?? configuration.limits.maxBodyBytes
+        if case .contentLength(let length) = ex.framing, length > ex.maxBodyBytes {
+            respondLocal(ex, status: .payloadTooLarge, reason: "request body too large", forceClose: true)
+            return
+        }
+
+        let request = RequestContext(
+            head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name)
+        switch runtime.filter.evaluate(request) {
+        case .forward(let responseHeaders):
+            ex.extraResponseHeaders = responseHeaders
+            forward(ex)
+        case .forwardAfter(let delay, let responseHeaders):
+            ex.extraResponseHeaders = responseHeaders
+            ex.phase = .waiting
+            ex.holdTimer = schedule(delay) { [weak self] in
+                guard let self, self.exchange === ex else { return }
+                self.forward(ex)
+            }
+        case .respond(let response):
+            respondLocal(ex, response: response)
+        case .tarpit(let duration, let response):
+            ex.phase = .waiting
+            ex.holdTimer = schedule(duration) { [weak self] in
+                guard let self, self.exchange === ex else { return }
+                self.respondLocal(ex, response: response)
+            }
+        case .close:
+            finishWithoutResponse(ex)
+        }
+    }
+
+    private func receiveBody(_ body: ByteBuffer) {
+        guard let ex = exchange else { return }
+        ex.bodyBytes += body.readableBytes
+        if ex.bodyBytes > ex.maxBodyBytes {
+            if ex.responseStarted {
+                context?.close(promise: nil)
+            } else {
+                respondLocal(ex, status: .payloadTooLarge, reason: "request body too large", forceClose: true)
+            }
+            return
+        }
+        switch ex.phase {
+        case .forwarding:
+            ex.upstream?.send(.body(.byteBuffer(body)))
+            upstreamNeedsFlush = true
+        case .deciding, .waiting, .connecting:
+            ex.buffered.append(.body(.byteBuffer(body)))
+        case .responding:
+            break
+        }
+    }
+
+    private func receiveEnd(_ trailers: HTTPHeaders?) {
+        guard let ex = exchange else { return }
+        ex.requestEnded = true
+        if ex.framing != .none { guardHandler.bodyFinished() }
+        switch ex.phase {
+        case .forwarding:
+            ex.upstream?.send(.end(trailers))
+            ex.upstream?.flush()
+            upstreamNeedsFlush = false
+            armResponseHeaderTimer(ex)
+        case .deciding, .waiting, .connecting:
+            ex.buffered.append(.end(trailers))
+        case .responding:
+            break
+        }
+    }
+
+    /// Reads are held while a request body is still coming and there is no writable upstream.
+    private var shouldHoldReads: Bool {
+        guard let ex = exchange, !ex.requestEnded else { return false }
+        if ex.phase == .forwarding, let upstream = ex.upstream, upstream.isWritable { return false }
+        return true
+    }
+
+    private func resumeReadIfPossible() {
+        guard pendingRead, !shouldHoldReads, let context else { return }
+        pendingRead = false
+        guardHandler.setReadsHeldBack(false)
+        context.read()
+    }
+
+    // MARK: upstream side
+
+    private func forward(_ ex: Exchange) {
+        guard let entry = ex.entry else { return }
+        let runtime = ex.runtime
+        var headers = ex.head.headers
+        let expectsContinue = headers.containsToken("100-continue", in: "expect")
+        if expectsContinue { headers.remove(name: "expect") }
+        headers.removeHopByHop()
+        if ex.framing == .chunked { headers.add(name: "transfer-encoding", value: "chunked") }
+        if let host = entry.route.hostRewrite {
+            headers.replaceOrAdd(name: "host", value: host)
+        } else if !headers.contains(name: "host"), let first = entry.pool.backends.first {
+            headers.add(name: "host", value: first.address.description)
+        }
+        let forwarding = runtime.configuration.forwarding
+        if let ip = peerIP {
+            switch forwarding.xForwardedFor {
+            case .append:
+                let existing = headers["x-forwarded-for"]
+                if existing.isEmpty {
+                    headers.add(name: "x-forwarded-for", value: ip)
+                } else {
+                    headers.replaceOrAdd(name: "x-forwarded-for", value: existing.joined(separator: ", ") + ", " + ip)
+                }
+            case .replace:
+                headers.replaceOrAdd(name: "x-forwarded-for", value: ip)
+            case .off:
+                break
+            }
+        }
+        if forwarding.xForwardedProto { headers.replaceOrAdd(name: "x-forwarded-proto", value: "http") }
+        if let via = runtime.viaValue { headers.add(name: "via", value: via) }
+        ex.upstreamHead = HTTPRequestHead(version: .http1_1, method: ex.head.method, uri: ex.head.uri, headers: headers)
+
+        if expectsContinue && !ex.requestEnded && ex.framing != .none, let context {
+            context.writeAndFlush(
+                Self.wrapOutboundOut(.head(HTTPResponseHead(version: ex.head.version, status: .continue))), promise: nil)
+        }
+        acquireUpstream(ex)
+    }
+
+    private func acquireUpstream(_ ex: Exchange) {
+        ex.phase = .connecting
+        guard let pool = ex.entry?.pool, let backend = loop.pickBackend(pool, excluding: ex.backend) else {
+            respondLocal(ex, status: .serviceUnavailable, reason: "no healthy upstream")
+            return
+        }
+        ex.backend = backend
+        ex.attempts += 1
+        if let connection = loop.takeIdleConnection(to: backend) {
+            attach(connection, to: ex, reused: true)
+            return
+        }
+        let loop = self.loop
+        loop.connect(to: backend).assumeIsolated().whenComplete { [weak self] result in
+            guard let self, self.exchange === ex, ex.phase == .connecting else {
+                if case .success(let channel) = result { channel.close(promise: nil) }
+                return
+            }
+            switch result {
+            case .success(let channel):
+                do {
+                    self.attach(try loop.adopt(channel), to: ex, reused: false)
+                } catch {
+                    channel.close(promise: nil)
+                    self.respondLocal(ex, status: .badGateway, reason: "upstream connection failed")
+                }
+            case .failure(let error):
+                self.logger.debug("upstream connect failed", metadata: ["backend": "\(backend.address)", "error": "\(error)"])
+                let configuration = pool.configuration
+                backend.recordFailure(now: .now(), maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime)
+                if ex.isIdempotent && ex.attempts <= configuration.maxRetries {
+                    self.acquireUpstream(ex)
+                } else {
+                    self.respondLocal(ex, status: .badGateway, reason: "upstream unreachable")
+                }
+            }
+        }
+    }
+
+    private func attach(_ upstream: UpstreamHandler, to ex: Exchange, reused: Bool) {
+        guard let head = ex.upstreamHead else { return }
+        ex.upstream = upstream
+        ex.upstreamWasReused = reused
+        ex.phase = .forwarding
+        upstream.unpark(for: self)
+        upstream.backend.requestStarted()
+        upstream.send(.head(head))
+        for part in ex.buffered { upstream.send(part) }
+        ex.buffered.removeAll()
+        upstream.flush()
+        ex.sentAt = .now()
+        if ex.requestEnded { armResponseHeaderTimer(ex) }
+        resumeReadIfPossible()
+    }
+
+    private func armResponseHeaderTimer(_ ex: Exchange) {
+        guard !ex.responseStarted, ex.headerTimer == nil else { return }
+        ex.headerTimer = schedule(ex.runtime.configuration.timeouts.responseHeader) { [weak self] in
+            guard let self, self.exchange === ex, !ex.responseStarted else { return }
+            if let backend = ex.backend, let pool = ex.entry?.pool.configuration {
+                backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
+            }
+            self.respondLocal(ex, status: .gatewayTimeout, reason: "upstream response timed out")
+        }
+    }
+
+    private func requestTimedOut(_ ex: Exchange) {
+        guard exchange === ex else { return }
+        if ex.responseStarted {
+            context?.close(promise: nil)
+        } else {
+            respondLocal(ex, status: .gatewayTimeout, reason: "request timed out", forceClose: true)
+        }
+    }
+
+    /// Ends the exchange's use of its upstream connection: back to the pool or closed.
+    private func detachUpstream(_ ex: Exchange, reusable: Bool) {
+        guard let upstream = ex.upstream else { return }
+        ex.upstream = nil
+        upstream.backend.requestFinished()
+        if reusable, let pool = ex.entry?.pool {
+            loop.release(upstream, maxIdle: pool.configuration.maxIdlePerLoop)
+        } else {
+            upstream.close()
+        }
+    }
+
+    // MARK: response side
+
+    private func respondLocal(_ ex: Exchange, status: HTTPResponseStatus, reason: String, forceClose: Bool = false) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        let body = ByteBuffer(string: "\(status.code) \(status.reasonPhrase): \(reason)\n")
+        respondLocal(ex, response: LocalResponse(status: status, headers: headers, body: body, close: forceClose))
+    }
+
+    private func respondLocal(_ ex: Exchange, response: LocalResponse) {
+        guard let context, exchange === ex else { return }
+        if ex.responseStarted {
+            context.close(promise: nil)
+            return
+        }
+        ex.cancelTimers()
+        detachUpstream(ex, reusable: false)
+        ex.phase = .responding
+        ex.buffered.removeAll()
+        if response.close || !ex.requestEnded && ex.framing != .none { ex.clientKeepAlive = false }
+        var headers = response.headers
+        let code = response.status.code
+        let bodyAllowed = ex.head.method != .HEAD && code >= 200 && code != 204 && code != 304
+        if code != 204 && code != 304 { headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes)) }
+        if !ex.clientKeepAlive || quiescing {
+            headers.replaceOrAdd(name: "connection", value: "close")
+        } else if ex.head.version.minor == 0 {
+            headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        }
+        ex.responseStarted = true
+        ex.status = code
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: ex.head.version, status: response.status, headers: headers))), promise: nil)
+        if bodyAllowed && response.body.readableBytes > 0 {
+            ex.responseBytes += response.body.readableBytes
+            context.write(Self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        finish(ex, trailers: nil)
+    }
+
+    private func finishWithoutResponse(_ ex: Exchange) {
+        ex.cancelTimers()
+        detachUpstream(ex, reusable: false)
+        exchange = nil
+        loop.statistics.inFlightRequests.wrappingSubtract(1, ordering: .relaxed)
+        context?.close(promise: nil)
+    }
+
+    /// Writes the end of the response and either closes or gets ready for the next request.
+    private func finish(_ ex: Exchange, trailers: HTTPHeaders?) {
+        guard let context else { return }
+        ex.cancelTimers()
+        exchange = nil
+        let statistics = loop.statistics
+        statistics.inFlightRequests.wrappingSubtract(1, ordering: .relaxed)
+        statistics.completedRequests.wrappingAdd(1, ordering: .relaxed)
+        loop.countRequest(route: ex.routeName, status: ex.status)
+        if ex.responseBytes > 0 { loop.metrics.bytesOut.increment(by: Int64(ex.responseBytes)) }
+        // A body-less request is complete with its head (its `.end` may still be on the way).
+        let close = !ex.clientKeepAlive || (!ex.requestEnded && ex.framing != .none) || quiescing
+        if close {
+            context.writeAndFlush(Self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        } else {
+            // Before the write: a pipelined request may be delivered from inside it.
+            guardHandler.readyForNextRequest()
+            context.writeAndFlush(Self.wrapOutboundOut(.end(trailers)), promise: nil)
+            resumeReadIfPossible()
+        }
+    }
+
+    private func schedule(_ delay: TimeAmount, _ task: @escaping () -> Void) -> Scheduled<Void>? {
+        guard let context else { return nil }
+        return context.eventLoop.assumeIsolated().scheduleTask(in: delay, task)
+    }
+}
+
+extension ProxyConnectionHandler: UpstreamDelegate {
+    var downstreamIsWritable: Bool { context?.channel.isWritable ?? true }
+
+    func upstreamResponseHead(_ head: HTTPResponseHead, from upstream: UpstreamHandler) {
+        guard let context, let ex = exchange, ex.upstream === upstream else {
+            upstream.close()
+            return
+        }
+        let code = head.status.code
+        if code >= 100 && code < 200 { return }  // informational: the proxy answered 100 itself
+        ex.headerTimer?.cancel()
+        ex.headerTimer = nil
+        upstream.backend.recordSuccess()
+        if let sentAt = ex.sentAt {
+            loop.metrics.upstreamLatency.recordNanoseconds((NIODeadline.now() - sentAt).nanoseconds)
+        }
+        ex.upstreamReusable = head.isKeepAlive
+        ex.responseStarted = true
+        ex.status = code
+        var headers = head.headers
+        headers.removeHopByHop()
+        for (name, value) in ex.extraResponseHeaders { headers.add(name: name, value: value) }
+        if let via = ex.runtime.viaValue { headers.add(name: "via", value: via) }
+        let bodyAllowed = ex.head.method != .HEAD && code != 204 && code != 304
+        if ex.head.version.minor == 0 && bodyAllowed && !headers.contains(name: "content-length") {
+            // An HTTP/1.0 client cannot read chunked framing: the body ends with the connection.
+            ex.clientKeepAlive = false
+        }
+        if !ex.clientKeepAlive || quiescing {
+            headers.replaceOrAdd(name: "connection", value: "close")
+        } else if ex.head.version.minor == 0 {
+            headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        }
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: ex.head.version, status: head.status, headers: headers))), promise: nil)
+    }
+
+    func upstreamResponseBody(_ body: ByteBuffer, from upstream: UpstreamHandler) {
+        guard let context, let ex = exchange, ex.upstream === upstream, ex.responseStarted else { return }
+        ex.responseBytes += body.readableBytes
+        context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+    }
+
+    func upstreamReadComplete(from upstream: UpstreamHandler) {
+        context?.flush()
+    }
+
+    func upstreamResponseEnd(_ trailers: HTTPHeaders?, from upstream: UpstreamHandler) {
+        guard let ex = exchange, ex.upstream === upstream, ex.responseStarted else { return }
+        detachUpstream(ex, reusable: (ex.requestEnded || ex.framing == .none) && ex.upstreamReusable)
+        finish(ex, trailers: trailers)
+    }
+
+    func upstreamFailed(_ error: (any Error)?, from upstream: UpstreamHandler) {
+        guard let ex = exchange, ex.upstream === upstream else { return }
+        ex.upstream = nil
+        upstream.backend.requestFinished()
+        if ex.responseStarted {
+            // Mid-response: the client cannot be told otherwise.
+            context?.close(promise: nil)
+            return
+        }
+        ex.headerTimer?.cancel()
+        ex.headerTimer = nil
+        let pool = ex.entry?.pool.configuration
+        // A kept-alive connection the backend closed just as it was reused: nothing of a
+        // body-less idempotent request was processed, so try a fresh connection.
+        if ex.upstreamWasReused, ex.framing == .none, ex.isIdempotent, let pool, ex.attempts <= pool.maxRetries + 1 {
+            ex.phase = .connecting
+            ex.buffered = ex.requestEnded ? [.end(nil)] : []
+            ex.attempts -= 1  // bounded: each retry consumes one idle connection, then dials fresh
+            ex.backend = nil
+            acquireUpstream(ex)
+            return
+        }
+        if let pool {
+            upstream.backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
+        }
+        respondLocal(ex, status: .badGateway, reason: "upstream closed the connection")
+    }
+
+    func upstreamWritabilityChanged(from upstream: UpstreamHandler) {
+        resumeReadIfPossible()
+    }
+}
+
+@available(*, unavailable)
+extension ProxyConnectionHandler: Sendable {}

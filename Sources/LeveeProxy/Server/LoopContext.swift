@@ -1,0 +1,137 @@
+import CoreMetrics
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// State owned by one event loop: its copy of the runtime, its keep-alive pools (one idle list
+/// per backend), round-robin cursors and cached metric objects. Only ever touched on its loop
+/// (held in `NIOLoopBound`), so nothing here needs a lock.
+final class LoopContext {
+    let eventLoop: any EventLoop
+    let statistics: LoopStatistics
+    let metrics: ProxyMetrics
+    /// Replaced on reload (on this loop).
+    var runtime: ProxyRuntime
+    private var idle: [BackendAddress: [UpstreamHandler]] = [:]
+    private var roundRobin: [String: Int] = [:]
+    private var requestCounters: [RequestCounterKey: Counter] = [:]
+
+    private struct RequestCounterKey: Hashable {
+        var route: String
+        var status: UInt
+    }
+
+    init(eventLoop: any EventLoop, runtime: ProxyRuntime, metrics: ProxyMetrics, statistics: LoopStatistics) {
+        self.eventLoop = eventLoop
+        self.runtime = runtime
+        self.metrics = metrics
+        self.statistics = statistics
+    }
+
+    func countRequest(route: String, status: UInt) {
+        let key = RequestCounterKey(route: route, status: status)
+        if let counter = requestCounters[key] {
+            counter.increment()
+        } else {
+            let counter = metrics.requestCounter(route: route, status: status)
+            requestCounters[key] = counter
+            counter.increment()
+        }
+    }
+
+    /// Picks a backend of `pool` that passive health admits, by the pool's balance policy.
+    func pickBackend(_ pool: UpstreamPool, excluding tried: Backend?) -> Backend? {
+        let configuration = pool.configuration
+        let backends = pool.backends
+        guard !backends.isEmpty else { return nil }
+        let now = NIODeadline.now()
+        switch configuration.balance {
+        case .roundRobin:
+            let start = roundRobin[pool.name, default: 0]
+            for offset in 0..<backends.count {
+                let candidate = backends[(start + offset) % backends.count]
+                if candidate === tried && backends.count > 1 { continue }
+                if candidate.admits(now: now, maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime) {
+                    roundRobin[pool.name] = (start + offset + 1) % backends.count
+                    return candidate
+                }
+            }
+            return nil
+        case .leastInFlight:
+            var best: Backend?
+            for candidate in backends where !(candidate === tried && backends.count > 1) {
+                guard candidate.isHealthy(maxFailures: configuration.maxFailures) else { continue }
+                if best == nil || candidate.inFlight < best!.inFlight { best = candidate }
+            }
+            if let best { return best }
+            // Every backend is ejected: let a probe through to one whose rest is over.
+            return backends.first {
+                $0.admits(now: now, maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime)
+            }
+        }
+    }
+
+    /// An idle keep-alive connection to `backend`, if one is still open.
+    func takeIdleConnection(to backend: Backend) -> UpstreamHandler? {
+        guard var list = idle[backend.address], !list.isEmpty else { return nil }
+        defer { idle[backend.address] = list }
+        while let connection = list.popLast() {
+            if connection.isActive { return connection }
+            connection.close()
+        }
+        return nil
+    }
+
+    /// Returns a connection to the pool after a complete exchange, or closes it if the pool is full.
+    func release(_ connection: UpstreamHandler, maxIdle: Int) {
+        guard connection.isActive else { return }
+        var list = idle[connection.backend.address, default: []]
+        guard list.count < maxIdle else {
+            connection.close()
+            return
+        }
+        connection.park(idleTimeout: runtime.configuration.timeouts.idle)
+        list.append(connection)
+        idle[connection.backend.address] = list
+    }
+
+    /// Closes every idle pooled connection (at shutdown).
+    func closeIdleConnections() {
+        let all = idle.values.flatMap { $0 }
+        idle.removeAll()
+        for connection in all { connection.close() }
+    }
+
+    private func forget(_ connection: UpstreamHandler) {
+        guard var list = idle[connection.backend.address],
+            let index = list.firstIndex(where: { $0 === connection })
+        else { return }
+        list.remove(at: index)
+        idle[connection.backend.address] = list
+    }
+
+    /// Dials `backend` on this event loop, so that both sides of the proxy share one loop.
+    func connect(to backend: Backend) -> EventLoopFuture<any Channel> {
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(runtime.configuration.timeouts.connect)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(backend: backend))
+                }
+            }
+        if let address = backend.socketAddress {
+            return bootstrap.connect(to: address)
+        }
+        return bootstrap.connect(host: backend.address.host, port: backend.address.port)
+    }
+
+    /// The upstream handler of a freshly connected channel, tracked so that the pool forgets it
+    /// when it closes. Call on this loop.
+    func adopt(_ channel: any Channel) throws -> UpstreamHandler {
+        let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+        handler.onClose = { [weak self] connection in self?.forget(connection) }
+        return handler
+    }
+}

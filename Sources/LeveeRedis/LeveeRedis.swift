@@ -1,1 +1,0 @@
-// RESP client and fleet-wide GCRA leases on Redis (issue #8).

@@ -1,0 +1,72 @@
+@testable import LeveeProxy
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@Suite struct ProxyUnitTests {
+    @Test func passiveHealthEjectsThenLetsOneProbeThrough() {
+        let backend = Backend(address: BackendAddress(host: "127.0.0.1", port: 1))
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        #expect(backend.admits(now: start, maxFailures: 2, ejectionTime: .seconds(10)))
+        backend.recordFailure(now: start, maxFailures: 2, ejectionTime: .seconds(10))
+        #expect(backend.admits(now: start, maxFailures: 2, ejectionTime: .seconds(10)))
+        backend.recordFailure(now: start, maxFailures: 2, ejectionTime: .seconds(10))
+        #expect(!backend.isHealthy(maxFailures: 2))
+        #expect(!backend.admits(now: start + .seconds(9), maxFailures: 2, ejectionTime: .seconds(10)))
+        // Rest over: exactly one probe is admitted.
+        let later = start + .seconds(11)
+        #expect(backend.admits(now: later, maxFailures: 2, ejectionTime: .seconds(10)))
+        #expect(!backend.admits(now: later, maxFailures: 2, ejectionTime: .seconds(10)))
+        backend.recordSuccess()
+        #expect(backend.isHealthy(maxFailures: 2))
+        #expect(backend.admits(now: later, maxFailures: 2, ejectionTime: .seconds(10)))
+    }
+
+    @Test func routerMatchesHostCaseInsensitivelyWithoutPortAndFirstPrefixWins() {
+        let pool = UpstreamPool(
+            configuration: UpstreamPoolConfiguration(name: "p", backends: [BackendAddress(host: "127.0.0.1", port: 1)]),
+            previous: [:])
+        let router = Router(entries: [
+            Router.Entry(route: RouteConfiguration(name: "api", host: "api.example", pathPrefix: "/v1", upstream: "p"), host: "api.example", pool: pool),
+            Router.Entry(route: RouteConfiguration(name: "all", pathPrefix: "/", upstream: "p"), host: nil, pool: pool),
+        ])
+        #expect(router.match(host: "API.Example:443", path: "/v1/x")?.route.name == "api")
+        #expect(router.match(host: "other", path: "/v1/x")?.route.name == "all")
+        #expect(router.match(host: nil, path: "/v1")?.route.name == "all")
+        #expect(Router.normalize("[::1]:8080") == "[::1]")
+    }
+
+    @Test func hopByHopRemovalIncludesFieldsNamedInConnection() {
+        var headers: HTTPHeaders = [
+            "Connection": "close, X-Secret", "X-Secret": "1", "Keep-Alive": "5", "TE": "trailers",
+            "Trailer": "x", "Transfer-Encoding": "chunked", "Upgrade": "h2c", "Proxy-Connection": "keep-alive",
+            "X-Kept": "1",
+        ]
+        headers.removeHopByHop()
+        #expect(headers.map(\.name) == ["X-Kept"])
+    }
+
+    @Test func validationFraming() throws {
+        let limits = LimitsConfiguration()
+        func head(_ fields: [(String, String)], version: HTTPVersion = .http1_1, method: HTTPMethod = .POST) -> HTTPRequestHead {
+            HTTPRequestHead(version: version, method: method, uri: "/", headers: HTTPHeaders([("Host", "a")] + fields))
+        }
+        #expect(try RequestValidation.validate(head([]), limits: limits).get() == .none)
+        #expect(try RequestValidation.validate(head([("Content-Length", "10")]), limits: limits).get() == .contentLength(10))
+        #expect(try RequestValidation.validate(head([("Transfer-Encoding", "gzip, chunked")]), limits: limits).get() == .chunked)
+        for bad in [
+            [("Content-Length", "1"), ("Transfer-Encoding", "chunked")],
+            [("Content-Length", "1"), ("Content-Length", "1")],
+            [("Content-Length", "-1")],
+            [("Transfer-Encoding", "chunked, gzip")],
+        ] {
+            #expect(throws: RequestValidation.Failure.self) { try RequestValidation.validate(head(bad), limits: limits).get() }
+        }
+        #expect(throws: RequestValidation.Failure.self) {
+            try RequestValidation.validate(head([("Transfer-Encoding", "chunked")], version: .http1_0), limits: limits).get()
+        }
+        #expect(throws: RequestValidation.Failure.self) {
+            try RequestValidation.validate(head([], method: .CONNECT), limits: limits).get()
+        }
+    }
+}
