@@ -271,7 +271,9 @@ struct AttackProfileTests {
         c.randomPaths = true
         c.extraHeaderCount = 100
         c.oversizedHeaderBytes = 4000
-        let s = Scenario(target: try LoadTarget(url: server.baseURL + "/"), duration: 5_000_000_000, threads: 1, classes: [c])
+        // Generous bounds: the run ends after its 40 requests; the bounds only matter on a starved machine.
+        let s = Scenario(target: try LoadTarget(url: server.baseURL + "/"), duration: 30_000_000_000, threads: 1,
+                         timeout: 20_000_000_000, classes: [c])
         let report = try await LoadEngine(scenario: s).run()
         await server.shutdown()
         #expect(report.total.completed == 40)
