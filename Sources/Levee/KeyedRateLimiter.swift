@@ -104,16 +104,16 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
 
     deinit {
         words.deinitialize(count: headerWordBase + shardCount * Self.headerWords)
-        free(UnsafeMutableRawPointer(words))
+        free(UnsafeMutableRawPointer(words))  // the table is one aligned allocation of atomic words, owned by this instance
     }
 
     /// One block for the whole table: 128-byte aligned (a bucket is an aligned line pair), and
     /// for tables of 2 MiB or more aligned to and advised as transparent huge pages, so random
     /// lookups over a large table do not also miss the TLB on every decision.
-    static func allocateTable(byteCount: Int) -> UnsafeMutableRawPointer {
+    static func allocateTable(byteCount: Int) -> UnsafeMutableRawPointer {  // the table is one aligned allocation of atomic words, owned by this instance
         let hugePage = 2 << 20
         let alignment = byteCount >= hugePage ? hugePage : 128
-        var memory: UnsafeMutableRawPointer?
+        var memory: UnsafeMutableRawPointer?  // the table is one aligned allocation of atomic words, owned by this instance
         guard posix_memalign(&memory, alignment, byteCount) == 0, let memory else {
             fatalError("KeyedRateLimiter: cannot allocate \(byteCount) bytes")
         }

@@ -204,7 +204,7 @@ final class RawConnectionLoop {
             var offset = 0
             while offset < n {
                 let result = buffer.withUnsafeBytes {  // unsafe: parse the bytes just read, inside this call only
-                    slots[i].parser.consume(UnsafeRawBufferPointer(rebasing: $0[offset..<n]))
+                    slots[i].parser.consume(UnsafeRawBufferPointer(rebasing: $0[offset..<n]))  // borrowed view of the recv buffer, valid for this call only
                 }
                 switch result {
                 case .failure: return fail(i, .other)
