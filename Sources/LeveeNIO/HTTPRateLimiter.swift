@@ -40,6 +40,13 @@ public final class HTTPRateLimiter: Sendable {
         public var limited: Int
         /// Requests passed through without a check because they had no key.
         public var unkeyed: Int
+
+        /// Creates a snapshot (for comparisons in tests).
+        public init(allowed: Int, limited: Int, unkeyed: Int) {
+            self.allowed = allowed
+            self.limited = limited
+            self.unkeyed = unkeyed
+        }
     }
 
     /// The policies, checked in this order.
