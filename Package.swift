@@ -148,14 +148,6 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "LeveeHummingbirdTests",
-            dependencies: [
-                "LeveeHummingbird", "LeveeTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
-        ),
-        .testTarget(
             name: "LeveeNIOTests",
             dependencies: [
                 "LeveeNIO", "LeveeTestSupport",
