@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "LeveeRESP", targets: ["LeveeRESP"]),
         .library(name: "LeveeRedis", targets: ["LeveeRedis"]),
         .executable(name: "levee", targets: ["levee"]),
+        .library(name: "LeveeHummingbird", targets: ["LeveeHummingbird"]),
+        .library(name: "LeveeNIO", targets: ["LeveeNIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -25,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // The limiter core: standard library and Synchronization only, no I/O.
@@ -145,6 +148,33 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+
+        // Adapters: the limiter where Swift servers already are.
+        .target(
+            name: "LeveeHummingbird",
+            dependencies: [
+                "Levee", "LeveeNIO",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .target(
+            name: "LeveeNIO",
+            dependencies: [
+                "Levee",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LeveeNIOTests",
+            dependencies: [
+                "LeveeNIO", "LeveeTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ],
