@@ -168,6 +168,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "LeveeHummingbirdTests",
+            dependencies: [
+                "LeveeHummingbird", "LeveeTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "LeveeNIOTests",
             dependencies: [
                 "LeveeNIO", "LeveeTestSupport",
