@@ -1,4 +1,5 @@
 import Foundation
+import LeveeTestSupport
 import Logging
 import ServiceLifecycle
 import Testing
@@ -70,5 +71,45 @@ struct AppAccessLogTests {
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 1001)
         #expect(logger.droppedEntries == 0)
+    }
+
+    @Test("a proxied request produces one JSON line from the data path")
+    func dataPathLogs() async throws {
+        let backend = try await TestHTTPServer.start { _ in TestResponse(text: "from backend") }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let logPath = directory.path + "/access.log"
+        let configuration = AppLifecycleTests.configuration(
+            upstreamPort: backend.port, route: "logged", extra: "\n[access_log]\npath = \"\(logPath)\"\n")
+        let file = try directory.write("levee.toml", configuration)
+
+        try await AppLifecycleTests.withApplication(file: file) { app in
+            let logger = try #require(app.accessLogger)
+            let proxied = try await httpRequest(
+                port: app.proxyPort, method: "POST", path: "/submit?x=1", headers: ["User-Agent": "probe/1"], body: "12345")
+            #expect(proxied.statusCode == 200 && proxied.bodyString == "from backend")
+            let written = await waitUntil {
+                logger.flush()
+                return ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n").count >= 1
+            }
+            #expect(written)
+            let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 1)
+            let line = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+            #expect(line["method"] as? String == "POST")
+            #expect(line["uri"] as? String == "/submit?x=1")
+            #expect(line["status"] as? Int == 200)
+            #expect(line["bytes_in"] as? Int == 5)
+            #expect(line["bytes_out"] as? Int == "from backend".utf8.count)
+            #expect(line["client"] as? String == "127.0.0.1")
+            #expect(line["route"] as? String == "logged")
+            #expect(line["upstream"] as? String == "127.0.0.1:\(backend.port)")
+            #expect(line["user_agent"] as? String == "probe/1")
+            let duration = try #require(line["duration_ms"] as? Double)
+            #expect(duration >= 0 && duration < 60_000)
+            let time = try #require(line["time"] as? Double)
+            #expect(abs(time - Date().timeIntervalSince1970) < 600)
+        }
+        await backend.shutdown()
     }
 }

@@ -131,6 +131,24 @@ import Testing
         }
     }
 
+    @Test func pipelinedBodiesAndABadRequestKeepTheirOrder() async throws {
+        try await withProxy(backend: { request in
+            TestResponse(text: "\(request.head.method) \(request.head.uri) \(String(buffer: request.body))")
+        }) { proxy, _ in
+            let client = try await proxy.connect()
+            try await client.send(
+                "GET /one HTTP/1.1\r\nHost: a\r\n\r\nPOST /two HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+                    + "GET /three HTTP/1.1\r\nHost: a\r\n\r\nGET /bad HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
+            #expect(try await client.readResponse().bodyString == "GET /one ")
+            #expect(try await client.readResponse().bodyString == "POST /two hello")
+            #expect(try await client.readResponse().bodyString == "GET /three ")
+            let bad = try await client.readResponse()
+            #expect(bad.statusCode == 400)
+            #expect(bad.value("connection") == "close")
+            await client.close()
+        }
+    }
+
     @Test func http10KeepAliveAndClose() async throws {
         try await withProxy { proxy, _ in
             let client = try await proxy.connect()

@@ -89,11 +89,12 @@ public final class LeveeApplication: Sendable {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers ?? System.coreCount)
         self.group = group
+        let accessLogger = configuration.accessLog.map { AccessLogger(path: $0.path, logger: logger) }
+        self.accessLogger = accessLogger
         self.proxy = ProxyServer(
             configuration: configuration, filter: filter, group: group,
-            logger: logger.with(label: "proxy"))
+            logger: logger.with(label: "proxy"), accessLogger: accessLogger)
         self.demo = configuration.demoBackend.map { DemoBackend(configuration: $0, group: group, logger: logger) }
-        self.accessLogger = configuration.accessLog.map { AccessLogger(path: $0.path, logger: logger) }
         let router = AdminRouter()
         self.adminRouter = router
         self.admin = configuration.admin.map {

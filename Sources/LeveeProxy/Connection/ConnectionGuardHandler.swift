@@ -15,7 +15,13 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     private var machine: ClientDeadlineStateMachine
     private let headerTimeout: TimeAmount
     private let idleTimeout: TimeAmount
-    private var deadline: Scheduled<Void>?
+    /// The deadline that applies now (idle or header), if any.
+    private var armed: (kind: ClientDeadlineStateMachine.Deadline, at: NIODeadline)?
+    /// One timer, rescheduled only when a deadline comes earlier than its firing time: when it
+    /// fires early for a deadline that moved later it re-arms, so a keep-alive request (header
+    /// deadline, then idle deadline) schedules and cancels nothing.
+    private var deadlineTimer: Scheduled<Void>?
+    private var deadlineTimerFiresAt = NIODeadline.distantFuture
     private var rateTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     /// Told first when the server starts draining (before NIO's pipelining handler takes the
@@ -78,11 +84,9 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
         case .arm(let kind):
             arm(kind)
         case .cancelDeadline:
-            deadline?.cancel()
-            deadline = nil
+            armed = nil
         case .cancelDeadlineAndStartRateChecks:
-            deadline?.cancel()
-            deadline = nil
+            armed = nil
             scheduleRateCheck()
         case .stopRateChecks:
             rateTimer?.cancel()
@@ -99,13 +103,29 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     }
 
     private func arm(_ kind: ClientDeadlineStateMachine.Deadline) {
-        deadline?.cancel()
-        guard let context else { return }
-        let timeout = kind == .idle ? idleTimeout : headerTimeout
-        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            guard let self else { return }
-            self.deadline = nil
-            self.run(self.machine.deadlineExpired(kind))
+        let at = NIODeadline.now() + (kind == .idle ? idleTimeout : headerTimeout)
+        armed = (kind, at)
+        wakeUp(by: at)
+    }
+
+    private func wakeUp(by deadline: NIODeadline) {
+        guard deadline < deadlineTimerFiresAt, let context else { return }
+        deadlineTimer?.cancel()
+        deadlineTimerFiresAt = deadline
+        deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.deadlineTimerFired()
+        }
+    }
+
+    private func deadlineTimerFired() {
+        deadlineTimer = nil
+        deadlineTimerFiresAt = .distantFuture
+        guard let armed else { return }
+        if armed.at <= .now() {
+            self.armed = nil
+            run(machine.deadlineExpired(armed.kind))
+        } else {
+            wakeUp(by: armed.at)
         }
     }
 
@@ -133,8 +153,10 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     }
 
     private func cancelTimers() {
-        deadline?.cancel()
-        deadline = nil
+        armed = nil
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        deadlineTimerFiresAt = .distantFuture
         rateTimer?.cancel()
         rateTimer = nil
     }

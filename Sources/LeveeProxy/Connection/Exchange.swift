@@ -39,13 +39,18 @@ final class Exchange {
     var upstreamWasReused = false
     var attempts = 0
     var responseStarted = false
+    /// Whether the response came from `backend` (not a local answer).
+    var answeredByUpstream = false
     var status: UInt = 0
     var clientKeepAlive: Bool
     var upstreamReusable = false
     var sentAt: NIODeadline?
     var responseBytes = 0
-    var headerTimer: Scheduled<Void>?
-    var requestTimer: Scheduled<Void>?
+    /// When the whole exchange times out (`timeouts.request`), checked by the connection's timer.
+    var requestDeadline = NIODeadline.distantFuture
+    /// When the upstream's response head is due (`timeouts.responseHeader`), once the request is sent.
+    var headerDeadline: NIODeadline?
+    /// A filter delay or tarpit (rare, so a timer of its own).
     var holdTimer: Scheduled<Void>?
 
     init(head: HTTPRequestHead, runtime: ProxyRuntime, keepAlive: Bool) {
@@ -55,13 +60,12 @@ final class Exchange {
         self.clientKeepAlive = keepAlive
     }
 
+    /// Stops the hold timer and the deadlines (the connection's timer then finds nothing due).
     func cancelTimers() {
-        headerTimer?.cancel()
-        requestTimer?.cancel()
         holdTimer?.cancel()
-        headerTimer = nil
-        requestTimer = nil
         holdTimer = nil
+        headerDeadline = nil
+        requestDeadline = .distantFuture
     }
 
     /// Methods that may be retried on another backend (RFC 9110 §9.2.2).

@@ -1,12 +1,18 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOExtras
 import NIOHTTP1
 
-/// The client side of the proxy, after NIO's HTTP/1.1 server pipeline (which answers pipelined
-/// requests in order). For each request: validate the head, choose the route, ask the filter,
-/// then stream the request to a pooled upstream connection and the response back, with
-/// back-pressure both ways (reads on one side only while the other side is writable).
+/// The client side of the proxy, after NIO's HTTP/1.1 decoder and encoder. For each request:
+/// validate the head, choose the route, ask the filter, then stream the request to a pooled
+/// upstream connection and the response back, with back-pressure both ways (reads on one side
+/// only while the other side is writable).
+///
+/// Pipelined requests are answered in order: what arrives for a later request before the current
+/// response is done is held here (and reads stop until it is delivered). NIO's pipelining handler
+/// would do the same but stops reading at the end of every request, which costs two `epoll_ctl`
+/// calls per keep-alive request; here the socket's read interest stays as it is.
 final class ProxyConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -15,20 +21,38 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private let loop: LoopContext
     private let guardHandler: ConnectionGuardHandler
     private let logger: Logger
+    private let accessLogger: AccessLogger?
     private var context: ChannelHandlerContext?
     private var peer: SocketAddress?
     /// The peer's IP as text, computed once per connection (for `X-Forwarded-For`).
     private var peerIP: String?
     private var proxyProtocolSource: SocketAddress?
     private var exchange: Exchange?
+    /// What arrived for later pipelined requests while `exchange` was being answered.
+    private var pipelined: [PipelinedEvent] = []
+    private var deliveringPipelined = false
+
+    private enum PipelinedEvent {
+        case part(HTTPServerRequestPart)
+        case parserError(HTTPParserError)
+    }
     private var pendingRead = false
     private var quiescing = false
     private var upstreamNeedsFlush = false
+    /// Response parts were written since the last flush: `upstreamReadComplete` flushes them
+    /// (streaming), while a response that ends within the read is flushed once with its end.
+    private var clientNeedsFlush = false
+    /// One timer for the exchange's request and response-header deadlines. It is rescheduled
+    /// only when a deadline comes earlier than its firing time; when it fires it checks the
+    /// deadlines and re-arms for the nearest, so a keep-alive request schedules nothing.
+    private var deadlineTimer: Scheduled<Void>?
+    private var deadlineTimerFiresAt = NIODeadline.distantFuture
 
-    init(loop: LoopContext, guardHandler: ConnectionGuardHandler, logger: Logger) {
+    init(loop: LoopContext, guardHandler: ConnectionGuardHandler, logger: Logger, accessLogger: AccessLogger? = nil) {
         self.loop = loop
         self.guardHandler = guardHandler
         self.logger = logger
+        self.accessLogger = accessLogger
     }
 
     // MARK: channel events
@@ -40,15 +64,44 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        cancelDeadlineTimer()
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch Self.unwrapInboundIn(data) {
+        let part = Self.unwrapInboundIn(data)
+        // The current request is complete: anything now belongs to a later (pipelined) request.
+        if !pipelined.isEmpty || exchange?.requestEnded == true {
+            pipelined.append(.part(part))
+            return
+        }
+        receive(part)
+    }
+
+    private func receive(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head): receiveHead(head)
         case .body(let body): receiveBody(body)
         case .end(let trailers): receiveEnd(trailers)
         }
+    }
+
+    /// After a response: hands over what pipelined requests sent meanwhile, one request at a time.
+    private func deliverPipelined() {
+        guard !deliveringPipelined else { return }
+        deliveringPipelined = true
+        while !pipelined.isEmpty, context != nil, exchange?.requestEnded != true {
+            switch pipelined.removeFirst() {
+            case .part(let part): receive(part)
+            case .parserError(let error): answerParserError(error)
+            }
+        }
+        deliveringPipelined = false
+        if upstreamNeedsFlush {  // not inside a client read: no channelReadComplete will follow
+            upstreamNeedsFlush = false
+            exchange?.upstream?.flush()
+        }
+        resumeReadIfPossible()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -85,20 +138,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parserError = error as? HTTPParserError {
-            // Bad framing (both lengths, bad chunking …) or oversized head: answer once, close.
-            let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
-            if let exchange {
-                if exchange.responseStarted {
-                    context.close(promise: nil)
-                } else {
-                    respondLocal(exchange, status: status, reason: "malformed request", forceClose: true)
-                }
+            if !pipelined.isEmpty || exchange?.requestEnded == true {
+                pipelined.append(.parserError(parserError))  // it belongs to a later request
             } else {
-                let ex = Exchange(
-                    head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), runtime: loop.runtime, keepAlive: false)
-                exchange = ex
-                loop.statistics.inFlightRequests.wrappingAdd(1, ordering: .relaxed)
-                respondLocal(ex, status: status, reason: "malformed request", forceClose: true)
+                answerParserError(parserError)
             }
             return
         }
@@ -106,7 +149,28 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
+    /// Bad framing (both lengths, bad chunking …) or oversized head: answer once, close.
+    private func answerParserError(_ parserError: HTTPParserError) {
+        guard let context else { return }
+        let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+        if let exchange {
+            if exchange.responseStarted {
+                context.close(promise: nil)
+            } else {
+                respondLocal(exchange, status: status, reason: "malformed request", forceClose: true)
+            }
+        } else {
+            let ex = Exchange(
+                head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), runtime: loop.runtime, keepAlive: false)
+            exchange = ex
+            loop.statistics.inFlightRequests.wrappingAdd(1, ordering: .relaxed)
+            respondLocal(ex, status: status, reason: "malformed request", forceClose: true)
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        cancelDeadlineTimer()
+        pipelined.removeAll()
         if let ex = exchange {
             ex.cancelTimers()
             detachUpstream(ex, reusable: false)
@@ -128,7 +192,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private func receiveHead(_ head: HTTPRequestHead) {
         guard exchange == nil else {
-            // NIO's pipelining handler delivers one request at a time; anything else is a bug.
+            // `channelRead` holds pipelined requests back until the exchange ends; a head here
+            // would mean the decoder skipped an end.
             context?.close(promise: nil)
             return
         }
@@ -147,9 +212,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             ex.framing = framing
             guardHandler.headReceived(hasBody: framing != .none)
         }
-        ex.requestTimer = schedule(configuration.timeouts.request) { [weak self] in
-            self?.requestTimedOut(ex)
-        }
+        ex.requestDeadline = ex.startedAt + configuration.timeouts.request
+        checkDeadlines(by: ex.requestDeadline)
 
         guard let entry = runtime.router.match(host: head.headers.first(name: "host"), path: head.uri) else {
             respondLocal(ex, status: .notFound, reason: "no route for this host and path")
@@ -167,8 +231,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name)
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders):
-            ex.extraResponseHeaders = responseHeaders
-            forward(ex)
+            if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders }
+            forward(ex, insideClientRead: true)
         case .forwardAfter(let delay, let responseHeaders):
             ex.extraResponseHeaders = responseHeaders
             ex.phase = .waiting
@@ -218,8 +282,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         switch ex.phase {
         case .forwarding:
             ex.upstream?.send(.end(trailers))
-            ex.upstream?.flush()
-            upstreamNeedsFlush = false
+            upstreamNeedsFlush = true  // flushed in channelReadComplete, with the head if it came in the same read
             armResponseHeaderTimer(ex)
         case .deciding, .waiting, .connecting:
             ex.buffered.append(.end(trailers))
@@ -230,6 +293,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     /// Reads are held while a request body is still coming and there is no writable upstream.
     private var shouldHoldReads: Bool {
+        if !pipelined.isEmpty { return true }  // bounded: at most what one read batch decoded
         guard let ex = exchange, !ex.requestEnded else { return false }
         if ex.phase == .forwarding, let upstream = ex.upstream, upstream.isWritable { return false }
         return true
@@ -244,47 +308,26 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     // MARK: upstream side
 
-    private func forward(_ ex: Exchange) {
+    private func forward(_ ex: Exchange, insideClientRead: Bool = false) {
         guard let entry = ex.entry else { return }
         let runtime = ex.runtime
-        var headers = ex.head.headers
-        let expectsContinue = headers.containsToken("100-continue", in: "expect")
-        if expectsContinue { headers.remove(name: "expect") }
-        headers.removeHopByHop()
-        if ex.framing == .chunked { headers.add(name: "transfer-encoding", value: "chunked") }
-        if let host = entry.route.hostRewrite {
-            headers.replaceOrAdd(name: "host", value: host)
-        } else if !headers.contains(name: "host"), let first = entry.pool.backends.first {
-            headers.add(name: "host", value: first.address.description)
-        }
         let forwarding = runtime.configuration.forwarding
-        if let ip = peerIP {
-            switch forwarding.xForwardedFor {
-            case .append:
-                let existing = headers["x-forwarded-for"]
-                if existing.isEmpty {
-                    headers.add(name: "x-forwarded-for", value: ip)
-                } else {
-                    headers.replaceOrAdd(name: "x-forwarded-for", value: existing.joined(separator: ", ") + ", " + ip)
-                }
-            case .replace:
-                headers.replaceOrAdd(name: "x-forwarded-for", value: ip)
-            case .off:
-                break
-            }
-        }
-        if forwarding.xForwardedProto { headers.replaceOrAdd(name: "x-forwarded-proto", value: "http") }
-        if let via = runtime.viaValue { headers.add(name: "via", value: via) }
+        var fallbackHost: String?
+        if entry.route.hostRewrite == nil, let first = entry.pool.backends.first { fallbackHost = first.address.description }
+        let (headers, expectsContinue) = ex.head.headers.upstreamRequestHeaders(
+            chunked: ex.framing == .chunked, hostRewrite: entry.route.hostRewrite, fallbackHost: fallbackHost,
+            clientIP: peerIP, xForwardedFor: forwarding.xForwardedFor, xForwardedProto: forwarding.xForwardedProto,
+            via: runtime.viaValue)
         ex.upstreamHead = HTTPRequestHead(version: .http1_1, method: ex.head.method, uri: ex.head.uri, headers: headers)
 
         if expectsContinue && !ex.requestEnded && ex.framing != .none, let context {
             context.writeAndFlush(
                 Self.wrapOutboundOut(.head(HTTPResponseHead(version: ex.head.version, status: .continue))), promise: nil)
         }
-        acquireUpstream(ex)
+        acquireUpstream(ex, insideClientRead: insideClientRead)
     }
 
-    private func acquireUpstream(_ ex: Exchange) {
+    private func acquireUpstream(_ ex: Exchange, insideClientRead: Bool = false) {
         ex.phase = .connecting
         guard let pool = ex.entry?.pool, let backend = loop.pickBackend(pool, excluding: ex.backend) else {
             respondLocal(ex, status: .serviceUnavailable, reason: "no healthy upstream")
@@ -293,7 +336,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         ex.backend = backend
         ex.attempts += 1
         if let connection = loop.takeIdleConnection(to: backend) {
-            attach(connection, to: ex, reused: true)
+            attach(connection, to: ex, reused: true, insideClientRead: insideClientRead)
             return
         }
         let loop = self.loop
@@ -323,7 +366,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func attach(_ upstream: UpstreamHandler, to ex: Exchange, reused: Bool) {
+    /// - Parameter insideClientRead: the client's `channelReadComplete` will flush (so the head and
+    ///   a body-less request's end go out in one write).
+    private func attach(_ upstream: UpstreamHandler, to ex: Exchange, reused: Bool, insideClientRead: Bool = false) {
         guard let head = ex.upstreamHead else { return }
         ex.upstream = upstream
         ex.upstreamWasReused = reused
@@ -331,23 +376,66 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         upstream.unpark(for: self)
         upstream.backend.requestStarted()
         upstream.send(.head(head))
-        for part in ex.buffered { upstream.send(part) }
-        ex.buffered.removeAll()
-        upstream.flush()
+        if !ex.buffered.isEmpty {
+            for part in ex.buffered { upstream.send(part) }
+            ex.buffered.removeAll()
+        }
+        if insideClientRead {
+            upstreamNeedsFlush = true
+        } else {
+            upstream.flush()
+        }
         ex.sentAt = .now()
         if ex.requestEnded { armResponseHeaderTimer(ex) }
         resumeReadIfPossible()
     }
 
     private func armResponseHeaderTimer(_ ex: Exchange) {
-        guard !ex.responseStarted, ex.headerTimer == nil else { return }
-        ex.headerTimer = schedule(ex.runtime.configuration.timeouts.responseHeader) { [weak self] in
-            guard let self, self.exchange === ex, !ex.responseStarted else { return }
-            if let backend = ex.backend, let pool = ex.entry?.pool.configuration {
-                backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
-            }
-            self.respondLocal(ex, status: .gatewayTimeout, reason: "upstream response timed out")
+        guard !ex.responseStarted, ex.headerDeadline == nil else { return }
+        let deadline = NIODeadline.now() + ex.runtime.configuration.timeouts.responseHeader
+        ex.headerDeadline = deadline
+        checkDeadlines(by: deadline)
+    }
+
+    private func responseHeaderTimedOut(_ ex: Exchange) {
+        guard exchange === ex, !ex.responseStarted else { return }
+        if let backend = ex.backend, let pool = ex.entry?.pool.configuration {
+            backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
         }
+        respondLocal(ex, status: .gatewayTimeout, reason: "upstream response timed out")
+    }
+
+    /// Makes sure the deadline timer fires no later than `deadline`.
+    private func checkDeadlines(by deadline: NIODeadline) {
+        guard deadline < deadlineTimerFiresAt, let context else { return }
+        deadlineTimer?.cancel()
+        deadlineTimerFiresAt = deadline
+        deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.deadlineTimerFired()
+        }
+    }
+
+    private func deadlineTimerFired() {
+        deadlineTimer = nil
+        deadlineTimerFiresAt = .distantFuture
+        guard let ex = exchange else { return }  // idle: the next request arms it again
+        let headerDeadline = ex.responseStarted ? nil : ex.headerDeadline
+        let now = NIODeadline.now()
+        if let headerDeadline, headerDeadline <= now, headerDeadline <= ex.requestDeadline {
+            responseHeaderTimedOut(ex)
+        } else if ex.requestDeadline <= now {
+            requestTimedOut(ex)
+        } else if let headerDeadline, headerDeadline <= now {
+            responseHeaderTimedOut(ex)
+        } else {
+            checkDeadlines(by: min(headerDeadline ?? .distantFuture, ex.requestDeadline))
+        }
+    }
+
+    private func cancelDeadlineTimer() {
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        deadlineTimerFiresAt = .distantFuture
     }
 
     private func requestTimedOut(_ ex: Exchange) {
@@ -428,18 +516,33 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         statistics.completedRequests.wrappingAdd(1, ordering: .relaxed)
         loop.countRequest(route: ex.routeName, status: ex.status)
         if ex.responseBytes > 0 { loop.metrics.bytesOut.increment(by: Int64(ex.responseBytes)) }
+        if let accessLogger { accessLogger.log(accessLogEntry(ex)) }
         // A body-less request is complete with its head (its `.end` may still be on the way).
         let close = !ex.clientKeepAlive || (!ex.requestEnded && ex.framing != .none) || quiescing
+        clientNeedsFlush = false  // the end is written with a flush: one flush per response
         if close {
             context.writeAndFlush(Self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
         } else {
-            // Before the write: a pipelined request may be delivered from inside it.
             guardHandler.readyForNextRequest()
             context.writeAndFlush(Self.wrapOutboundOut(.end(trailers)), promise: nil)
-            resumeReadIfPossible()
+            deliverPipelined()
         }
+    }
+
+    /// The access log's view of a completed exchange (built only when an access log is configured).
+    private func accessLogEntry(_ ex: Exchange) -> AccessLogEntry {
+        let duration = Double((NIODeadline.now() - ex.startedAt).nanoseconds) / 1e9
+        let headers = ex.head.headers
+        return AccessLogEntry(
+            time: Date().timeIntervalSince1970 - duration,
+            client: proxyProtocolSource?.ipAddress ?? peerIP ?? "-",
+            method: ex.head.method.rawValue, uri: ex.head.uri, host: headers.first(name: "host"),
+            route: ex.entry == nil ? "" : ex.routeName,
+            upstream: ex.answeredByUpstream ? ex.backend?.address.description : nil,
+            status: Int(ex.status), bytesIn: ex.bodyBytes, bytesOut: ex.responseBytes, duration: duration,
+            userAgent: headers.first(name: "user-agent"))
     }
 
     private func schedule(_ delay: TimeAmount, _ task: @escaping () -> Void) -> Scheduled<Void>? {
@@ -458,39 +561,43 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         }
         let code = head.status.code
         if code >= 100 && code < 200 { return }  // informational: the proxy answered 100 itself
-        ex.headerTimer?.cancel()
-        ex.headerTimer = nil
+        ex.headerDeadline = nil
         upstream.backend.recordSuccess()
         if let sentAt = ex.sentAt {
             loop.metrics.upstreamLatency.recordNanoseconds((NIODeadline.now() - sentAt).nanoseconds)
         }
         ex.upstreamReusable = head.isKeepAlive
+        ex.answeredByUpstream = true
         ex.responseStarted = true
         ex.status = code
-        var headers = head.headers
-        headers.removeHopByHop()
-        for (name, value) in ex.extraResponseHeaders { headers.add(name: name, value: value) }
-        if let via = ex.runtime.viaValue { headers.add(name: "via", value: via) }
         let bodyAllowed = ex.head.method != .HEAD && code != 204 && code != 304
-        if ex.head.version.minor == 0 && bodyAllowed && !headers.contains(name: "content-length") {
+        let rewritten = head.headers.downstreamResponseHeaders(extra: ex.extraResponseHeaders, via: ex.runtime.viaValue)
+        var headers = rewritten.headers
+        let hasContentLength = rewritten.hasContentLength
+        if ex.head.version.minor == 0 && bodyAllowed && !hasContentLength {
             // An HTTP/1.0 client cannot read chunked framing: the body ends with the connection.
             ex.clientKeepAlive = false
         }
+        // Hop-by-hop fields are gone, so `add` cannot duplicate a `Connection` field.
         if !ex.clientKeepAlive || quiescing {
-            headers.replaceOrAdd(name: "connection", value: "close")
+            headers.add(name: "connection", value: "close")
         } else if ex.head.version.minor == 0 {
-            headers.replaceOrAdd(name: "connection", value: "keep-alive")
+            headers.add(name: "connection", value: "keep-alive")
         }
         context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: ex.head.version, status: head.status, headers: headers))), promise: nil)
+        clientNeedsFlush = true
     }
 
     func upstreamResponseBody(_ body: ByteBuffer, from upstream: UpstreamHandler) {
         guard let context, let ex = exchange, ex.upstream === upstream, ex.responseStarted else { return }
         ex.responseBytes += body.readableBytes
         context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        clientNeedsFlush = true
     }
 
     func upstreamReadComplete(from upstream: UpstreamHandler) {
+        guard clientNeedsFlush else { return }
+        clientNeedsFlush = false
         context?.flush()
     }
 
@@ -509,8 +616,7 @@ extension ProxyConnectionHandler: UpstreamDelegate {
             context?.close(promise: nil)
             return
         }
-        ex.headerTimer?.cancel()
-        ex.headerTimer = nil
+        ex.headerDeadline = nil
         let pool = ex.entry?.pool.configuration
         // A kept-alive connection the backend closed just as it was reused: nothing of a
         // body-less idempotent request was processed, so try a fresh connection.

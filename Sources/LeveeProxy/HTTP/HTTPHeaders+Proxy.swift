@@ -39,3 +39,123 @@ private func trimmed(_ s: Substring) -> Substring {
     while let l = s.last, l == " " || l == "\t" { s.removeLast() }
     return s
 }
+
+extension HTTPHeaders {
+    /// The request fields to send upstream, built in one pass over the client's fields (the data
+    /// path's per-request header work): hop-by-hop fields, those named in `Connection` and an
+    /// `Expect: 100-continue` are dropped; `Host`, `X-Forwarded-For`, `X-Forwarded-Proto` and
+    /// `Via` are set. Returns whether the client expects `100 Continue`.
+    func upstreamRequestHeaders(
+        chunked: Bool, hostRewrite: String?, fallbackHost: String?, clientIP: String?,
+        xForwardedFor: ForwardingConfiguration.XForwardedFor, xForwardedProto: Bool, via: String?
+    ) -> (headers: HTTPHeaders, expectsContinue: Bool) {
+        let connectionNamed = namesListedInConnection()
+        let forwardedFor = clientIP == nil ? .off : xForwardedFor
+        var out = HTTPHeaders()
+        out.reserveCapacity(count + 5)
+        var hasHost = false
+        var expectsContinue = false
+        var existingForwardedFor: String?
+        for (name, value) in self {
+            switch name.utf8.count {
+            case 2 where name.isFieldName("te"): continue
+            case 4 where name.isFieldName("host"):
+                if hostRewrite != nil { continue }
+                hasHost = true
+            case 6 where name.isFieldName("expect"):
+                if Self.listContains(value, token: "100-continue") {
+                    expectsContinue = true
+                    continue
+                }
+            case 7 where name.isFieldName("trailer") || name.isFieldName("upgrade"): continue
+            case 10 where name.isFieldName("connection") || name.isFieldName("keep-alive"): continue
+            case 15 where name.isFieldName("x-forwarded-for"):
+                switch forwardedFor {
+                case .append:
+                    existingForwardedFor = existingForwardedFor.map { $0 + ", " + value } ?? value
+                    continue
+                case .replace: continue
+                case .off: break
+                }
+            case 16 where name.isFieldName("proxy-connection"): continue
+            case 17 where name.isFieldName("transfer-encoding"): continue
+            case 17 where xForwardedProto && name.isFieldName("x-forwarded-proto"): continue
+            default: break
+            }
+            if let connectionNamed, connectionNamed.contains(where: { name.isFieldName($0) }) { continue }
+            out.add(name: name, value: value)
+        }
+        if chunked { out.add(name: "transfer-encoding", value: "chunked") }
+        if let hostRewrite {
+            out.add(name: "host", value: hostRewrite)
+        } else if !hasHost, let fallbackHost {
+            out.add(name: "host", value: fallbackHost)
+        }
+        if let clientIP {
+            switch forwardedFor {
+            case .append: out.add(name: "x-forwarded-for", value: existingForwardedFor.map { $0 + ", " + clientIP } ?? clientIP)
+            case .replace: out.add(name: "x-forwarded-for", value: clientIP)
+            case .off: break
+            }
+        }
+        if xForwardedProto { out.add(name: "x-forwarded-proto", value: "http") }
+        if let via { out.add(name: "via", value: via) }
+        return (out, expectsContinue)
+    }
+
+    /// The response fields to send the client, built in one pass over the upstream's fields:
+    /// hop-by-hop fields and those named in `Connection` dropped, `extra` (the filter's
+    /// rate-limit fields) and `Via` added. Returns whether a `Content-Length` was present.
+    func downstreamResponseHeaders(extra: HTTPHeaders, via: String?) -> (headers: HTTPHeaders, hasContentLength: Bool) {
+        let connectionNamed = namesListedInConnection()
+        var out = HTTPHeaders()
+        out.reserveCapacity(count + extra.count + 2)
+        var hasContentLength = false
+        for (name, value) in self {
+            switch name.utf8.count {
+            case 2 where name.isFieldName("te"): continue
+            case 7 where name.isFieldName("trailer") || name.isFieldName("upgrade"): continue
+            case 10 where name.isFieldName("connection") || name.isFieldName("keep-alive"): continue
+            case 14 where name.isFieldName("content-length"): hasContentLength = true
+            case 16 where name.isFieldName("proxy-connection"): continue
+            case 17 where name.isFieldName("transfer-encoding"): continue
+            default: break
+            }
+            if let connectionNamed, connectionNamed.contains(where: { name.isFieldName($0) }) { continue }
+            out.add(name: name, value: value)
+        }
+        for (name, value) in extra { out.add(name: name, value: value) }
+        if let via { out.add(name: "via", value: via) }
+        return (out, hasContentLength)
+    }
+
+    /// Lower-cased field names listed in `Connection` other than `close` and `keep-alive`
+    /// (nil, allocating nothing, in the usual case).
+    private func namesListedInConnection() -> [String]? {
+        var names: [String]?
+        for (name, value) in self where name.utf8.count == 10 && name.isFieldName("connection") {
+            for token in value.split(separator: ",") {
+                let item = trimmed(token).lowercased()
+                if item.isEmpty || item == "close" || item == "keep-alive" { continue }
+                names = (names ?? []) + [item]
+            }
+        }
+        return names
+    }
+
+    private static func listContains(_ value: String, token: String) -> Bool {
+        value.split(separator: ",").contains { trimmed($0).lowercased() == token }
+    }
+}
+
+extension String {
+    /// Whether this field name equals `lowercased` ignoring ASCII case (no allocation).
+    func isFieldName(_ lowercased: String) -> Bool {
+        guard utf8.count == lowercased.utf8.count else { return false }
+        for (a, b) in zip(utf8, lowercased.utf8) {
+            let folded = a >= 0x41 && a <= 0x5A ? a | 0x20 : a
+            if folded != b { return false }
+        }
+        return true
+    }
+}

@@ -28,15 +28,25 @@ final class LoopContext {
         self.statistics = statistics
     }
 
+    /// The last counter used: consecutive requests mostly share route and status, and comparing
+    /// the route's string (the same storage each time) is cheaper than hashing it.
+    private var lastCounted: (route: String, status: UInt, counter: Counter)?
+
     func countRequest(route: String, status: UInt) {
-        let key = RequestCounterKey(route: route, status: status)
-        if let counter = requestCounters[key] {
-            counter.increment()
-        } else {
-            let counter = metrics.requestCounter(route: route, status: status)
-            requestCounters[key] = counter
-            counter.increment()
+        if let last = lastCounted, last.status == status, last.route == route {
+            last.counter.increment()
+            return
         }
+        let key = RequestCounterKey(route: route, status: status)
+        let counter: Counter
+        if let cached = requestCounters[key] {
+            counter = cached
+        } else {
+            counter = metrics.requestCounter(route: route, status: status)
+            requestCounters[key] = counter
+        }
+        lastCounted = (route, status, counter)
+        counter.increment()
     }
 
     /// Picks a backend of `pool` that passive health admits, by the pool's balance policy.

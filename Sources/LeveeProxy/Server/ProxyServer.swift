@@ -31,6 +31,7 @@ public final class ProxyServer: Service, Sendable {
     private let loops: [LoopBinding]
     private let metrics: ProxyMetrics
     private let registry = ConnectionRegistry()
+    private let accessLogger: AccessLogger?
     private let state: Mutex<State>
 
     private struct LoopBinding: Sendable {
@@ -54,11 +55,13 @@ public final class ProxyServer: Service, Sendable {
     ///   - filter: consulted once per request on the connection's event loop.
     ///   - group: its event loops serve connections (create it with `configuration.workers`
     ///     threads, or one per core).
+    ///   - accessLogger: handed one entry per completed response; nil costs nothing per request.
     public init(
         configuration: ProxyConfiguration, filter: any RequestFilter = AllowAllFilter(),
-        group: any EventLoopGroup, logger: Logger
+        group: any EventLoopGroup, logger: Logger, accessLogger: AccessLogger? = nil
     ) {
         self.group = group
+        self.accessLogger = accessLogger
         self.logger = logger
         self.listeners = configuration.listeners
         self.shutdownGracePeriod = configuration.shutdownGracePeriod
@@ -222,6 +225,7 @@ public final class ProxyServer: Service, Sendable {
 
     /// Builds the pipeline of one accepted client connection, on its event loop:
     /// admission (connection caps) → [PROXY protocol] → guard (timeouts) → HTTP/1.1 → proxy.
+    /// No NIO pipelining handler: `ProxyConnectionHandler` orders pipelined requests itself.
     private func configureConnectionPipeline(
         _ channel: any Channel, listener: ListenerConfiguration, binding: LoopBinding
     ) throws {
@@ -252,10 +256,11 @@ public final class ProxyServer: Service, Sendable {
         let guardHandler = ConnectionGuardHandler(limits: limits, idleTimeout: runtime.configuration.timeouts.idle)
         try pipeline.addHandler(guardHandler)
         try pipeline.configureHTTPServerPipeline(
-            position: .last, withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
+            position: .last, withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
             withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: runtime.decoderLimits)
-        let handler = ProxyConnectionHandler(loop: loop, guardHandler: guardHandler, logger: logger)
+        let handler = ProxyConnectionHandler(
+            loop: loop, guardHandler: guardHandler, logger: logger, accessLogger: accessLogger)
         guardHandler.drainListener = handler
         try pipeline.addHandler(handler)
     }

@@ -29,7 +29,13 @@ final class UpstreamHandler: ChannelDuplexHandler {
     var onClose: ((UpstreamHandler) -> Void)?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    /// While parked: when the connection is closed unless taken again.
+    private var idleDeadline: NIODeadline?
+    /// One timer for the idle deadline, rescheduled only when the deadline comes earlier than its
+    /// firing time (re-armed when it fires early), so parking and unparking per request
+    /// schedules nothing.
     private var idleTimer: Scheduled<Void>?
+    private var idleTimerFiresAt = NIODeadline.distantFuture
 
     init(backend: Backend) {
         self.backend = backend
@@ -66,8 +72,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
-        idleTimer = nil
+        cancelIdleTimer()
         if let delegate {
             self.delegate = nil
             delegate.upstreamFailed(nil, from: self)
@@ -107,8 +112,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// Closes the connection without telling the delegate (it already knows).
     func close() {
         delegate = nil
-        idleTimer?.cancel()
-        idleTimer = nil
+        cancelIdleTimer()
         context?.close(promise: nil)
     }
 
@@ -116,9 +120,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
     func park(idleTimeout: TimeAmount) {
         delegate = nil
         guard let context else { return }
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak self] in
-            self?.close()
-        }
+        let deadline = NIODeadline.now() + idleTimeout
+        idleDeadline = deadline
+        wakeUp(by: deadline)
         if pendingRead {
             pendingRead = false
             context.read()  // keep reading while idle so that a close by the backend is noticed
@@ -127,9 +131,35 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     /// Takes the connection out of the pool for `delegate`.
     func unpark(for delegate: any UpstreamDelegate) {
+        idleDeadline = nil
+        self.delegate = delegate
+    }
+
+    private func wakeUp(by deadline: NIODeadline) {
+        guard deadline < idleTimerFiresAt, let context else { return }
+        idleTimer?.cancel()
+        idleTimerFiresAt = deadline
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.idleTimerFired()
+        }
+    }
+
+    private func idleTimerFired() {
+        idleTimer = nil
+        idleTimerFiresAt = .distantFuture
+        guard let idleDeadline else { return }  // in use: parking arms it again
+        if idleDeadline <= .now() {
+            close()
+        } else {
+            wakeUp(by: idleDeadline)
+        }
+    }
+
+    private func cancelIdleTimer() {
+        idleDeadline = nil
         idleTimer?.cancel()
         idleTimer = nil
-        self.delegate = delegate
+        idleTimerFiresAt = .distantFuture
     }
 }
 
