@@ -30,6 +30,13 @@ public struct AdminRequest: Sendable {
         }
     }
 
+    /// The percent-decoded rest of the path after `prefix` (`/admin/bans/10.0.0.0%2F8` after
+    /// `/admin/bans/` is `10.0.0.0/8`); nil when the path does not start with `prefix`.
+    public func pathRemainder(after prefix: String) -> String? {
+        guard path.hasPrefix(prefix) else { return nil }
+        return String(path.dropFirst(prefix.count)).removingPercentEncodingLenient
+    }
+
     /// The bearer token of the `Authorization` header, if any.
     public var bearerToken: String? {
         guard let value = headers.first(name: "authorization") else { return nil }

@@ -2,12 +2,14 @@ import NIOCore
 import Prometheus
 
 extension AdminRouter {
-    /// `GET /metrics`: every metric of `registry` in the Prometheus text format (version 0.0.4).
-    public func addMetrics(registry: PrometheusCollectorRegistry) {
+    /// `GET /metrics`: every metric of `registry` in the Prometheus text format (version 0.0.4),
+    /// followed by `extra()`: families computed at scrape time (the flood filter sums its striped
+    /// counters here rather than updating metric objects on the hot path).
+    public func addMetrics(registry: PrometheusCollectorRegistry, extra: (@Sendable () -> String)? = nil) {
         add(.GET, "/metrics") { _ in
-            AdminResponse(
-                status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                body: ByteBuffer(bytes: registry.emitToBuffer()))
+            var body = ByteBuffer(bytes: registry.emitToBuffer())
+            if let extra { body.writeString(extra()) }
+            return AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
         }
     }
 

@@ -24,6 +24,8 @@ public final class AdminRouter: Sendable {
     }
 
     private let routes = Mutex<[Key: Route]>([:])
+    /// Routes that own every path below a prefix (`DELETE /admin/bans/{address}`).
+    private let prefixRoutes = Mutex<[Key: Route]>([:])
 
     public init() {}
 
@@ -32,16 +34,39 @@ public final class AdminRouter: Sendable {
         routes.withLock { $0[Key(method: method.rawValue, path: path)] = Route(requiresToken: requiresToken, handler: handler) }
     }
 
+    /// Registers the handler of `method` for every path that starts with `prefix` (which should
+    /// end with `/`), e.g. `DELETE /admin/bans/` for `DELETE /admin/bans/203.0.113.5`. The handler
+    /// reads the rest with `AdminRequest.pathRemainder(after:)`. Exact routes win; then the
+    /// longest prefix.
+    public func add(_ method: HTTPMethod, prefix: String, requiresToken: Bool = false, _ handler: @escaping Handler) {
+        prefixRoutes.withLock { $0[Key(method: method.rawValue, path: prefix)] = Route(requiresToken: requiresToken, handler: handler) }
+    }
+
     /// Every registered `METHOD path`, sorted (shown on 404 so that operators find the right one).
     public var endpoints: [String] {
-        routes.withLock { $0.keys.map { "\($0.method) \($0.path)" } }.sorted()
+        (routes.withLock { $0.keys.map { "\($0.method) \($0.path)" } }
+            + prefixRoutes.withLock { $0.keys.map { "\($0.method) \($0.path){…}" } }).sorted()
+    }
+
+    /// The longest prefix route for `request` (nil: none), and whether any method owns a prefix of its path.
+    private func prefixRoute(for request: AdminRequest) -> (Route?, Bool) {
+        prefixRoutes.withLock { table -> (Route?, Bool) in
+            let owning = table.keys.filter { request.path.hasPrefix($0.path) && request.path.count > $0.path.count }
+            let best = owning.filter { $0.method == request.method.rawValue }.max { $0.path.count < $1.path.count }
+            return (best.flatMap { table[$0] }, !owning.isEmpty)
+        }
     }
 
     /// Routes `request`, enforcing the token; `token` is the one configured now (nil: none).
     public func respond(to request: AdminRequest, token: String?) async -> AdminResponse {
-        let (route, pathExists) = routes.withLock { table -> (Route?, Bool) in
+        var (route, pathExists) = routes.withLock { table -> (Route?, Bool) in
             let route = table[Key(method: request.method.rawValue, path: request.path)]
             return (route, route != nil || table.keys.contains { $0.path == request.path })
+        }
+        if route == nil {
+            let (prefixed, prefixExists) = prefixRoute(for: request)
+            route = prefixed
+            pathExists = pathExists || prefixExists
         }
         guard let route else {
             if pathExists { return .error(.methodNotAllowed, "method \(request.method.rawValue) not allowed on \(request.path)") }

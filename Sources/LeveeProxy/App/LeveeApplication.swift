@@ -47,6 +47,8 @@ public final class LeveeApplication: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let serviceGroup: ServiceGroup
     private let logger: Logger
+    /// Logs what operators change through the admin API.
+    var adminLogger: Logger { logger }
     private let makeFilter: FilterFactory
     private let startedAt: ContinuousClock.Instant
     private let state: Mutex<State>
@@ -249,7 +251,7 @@ public final class LeveeApplication: Sendable {
     }
 
     private func registerAdminEndpoints() {
-        adminRouter.addMetrics(registry: registry)
+        adminRouter.addMetrics(registry: registry) { [weak self] in self?.filterMetricsText() ?? "" }
         adminRouter.addHealth()
         adminRouter.add(.GET, "/status") { [weak self] _ in
             guard let self else { return .error(.serviceUnavailable, "shutting down") }
@@ -260,6 +262,7 @@ public final class LeveeApplication: Sendable {
             let outcome = self.reload()
             return .json(outcome, status: outcome.isApplied ? .ok : .unprocessableEntity)
         }
+        registerFilterEndpoints()
     }
 
     static func describe(_ address: SocketAddress) -> String {
