@@ -47,9 +47,9 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-wait_for() {  # wait_for PORT: until an HTTP request on 127.0.0.1:PORT is answered (10 s at most)
-    for _ in $(seq 100); do
-        if python3 - "$1" <<'EOF' 2>/dev/null; then return 0; fi
+wait_for() {  # wait_for NAME PORT LOG: until an HTTP request on 127.0.0.1:PORT is answered (30 s at most)
+    for _ in $(seq 300); do
+        if python3 - "$2" <<'EOF' 2>/dev/null; then return 0; fi
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
 s.sendall(b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
@@ -57,7 +57,8 @@ sys.exit(0 if s.recv(12).startswith(b"HTTP/1.1") else 1)
 EOF
         sleep 0.1
     done
-    echo "nothing answers on 127.0.0.1:$1" >&2
+    echo "$1: nothing answers on 127.0.0.1:$2; its log:" >&2
+    cat "$3" >&2 || true
     return 1
 }
 
@@ -124,7 +125,7 @@ PIDS+=($!)
 cat >"$WORK/haproxy.cfg" <<EOF
 global
     nbthread 1
-    maxconn 10000
+    maxconn 4096
 defaults
     mode http
     timeout connect 2s
@@ -150,7 +151,10 @@ PIDS+=($!)
     >"$WORK/levee.log" 2>&1 &
 PIDS+=($!)
 
-for port in "$BACKEND" "$NGINX" "$HAPROXY" "$LEVEE"; do wait_for "$port"; done
+wait_for backend "$BACKEND" "$WORK/backend/error.log"
+wait_for nginx "$NGINX" "$WORK/nginx/error.log"
+wait_for haproxy "$HAPROXY" "$WORK/haproxy.log"
+wait_for levee "$LEVEE" "$WORK/levee.log"
 
 # run_wrk NAME PORT: prints "rps p99_ms non2xx"
 run_wrk() {

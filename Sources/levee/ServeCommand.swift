@@ -73,7 +73,11 @@ struct ServeCommand: AsyncParsableCommand {
             }
             application = try LeveeApplication(source: source, registry: registry, logger: logger)
         } catch {
-            for error in error.errors { FileHandle.standardError.write(Data("\(error)\n".utf8)) }
+            for error in error.errors {
+                // Flags have no file and line: `error: --listen[0]: invalid address ...`.
+                let text = error.line == nil && error.file == "command line" ? "error: \(error.field): \(error.message)" : "\(error)"
+                FileHandle.standardError.write(Data((text + "\n").utf8))
+            }
             throw ExitCode(1)
         }
         try await application.run()

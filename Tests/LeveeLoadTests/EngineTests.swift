@@ -44,6 +44,21 @@ struct EngineTests {
         #expect(report.total.errors.refused == report.total.requests)
     }
 
+    @Test func newConnectionsToARefusingPortAreRefusedErrors() async throws {
+        let server = try await TestHTTPServer.start()
+        let url = server.baseURL + "/"
+        await server.shutdown()
+        var c = TrafficClass(name: "fresh")
+        c.connections = 4
+        c.newConnectionPerRequest = true
+        let s = Scenario(target: try LoadTarget(url: url), duration: 300_000_000, threads: 2, classes: [c])
+        let report = try await LoadEngine(scenario: s).run()
+        #expect(report.total.requests > 4)
+        #expect(report.total.errors.refused == report.total.requests && report.total.completed == 0)
+        // One attempt per client every 10 ms at most: no spinning.
+        #expect(report.total.requests <= 4 * 40)
+    }
+
     @Test func openLoopAchievesTheRequestedRate() async throws {
         let server = try await TestHTTPServer.start()
         var c = TrafficClass(name: "steady")
@@ -103,6 +118,7 @@ struct EngineTests {
         await server.shutdown()
         #expect(report.total.completed == 100)
         #expect(server.connectionCount == 100)
+        #expect(report.total.requestsPerSecond > 0 && report.total.elapsedS > 0)
         #expect(server.distinctRemoteHosts.count == 50)
     }
 

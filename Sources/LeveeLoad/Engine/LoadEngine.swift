@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -47,6 +48,26 @@ public struct LoadEngine: Sendable {
                       replay: replays[i],
                       globalQuota: scenario.maxRequests.map { $0 / classCount + (i < $0 % classCount ? 1 : 0) })
         }
+        // Closed-loop new-connection classes run on plain epoll threads (see RawConnectionLoop), as many as event loops.
+        var rawResults: [(Int, EventLoopFuture<ClassStatistics>)] = []
+        #if os(Linux)
+        for plan in plans where RawConnectionLoop.eligible(plan) {
+            for j in 0..<min(loops.count, plan.trafficClass.connections) {
+                let promise = loops[j].makePromise(of: ClassStatistics.self)
+                let clients = Array(stride(from: j, to: plan.trafficClass.connections, by: loops.count))
+                let thread = Thread {
+                    let loop = RawConnectionLoop(plan: plan, clients: clients)
+                    promise.succeed(loop.run())
+                }
+                thread.name = "levee-load-raw-\(plan.index)-\(j)"
+                thread.start()
+                rawResults.append((plan.index, promise.futureResult))
+            }
+        }
+        let rawPlans = Set(rawResults.map(\.0))
+        #else
+        let rawPlans = Set<Int>()
+        #endif
         // Each loop gets its own recorders and its share of every class's clients.
         var recorders: [[NIOLoopBound<ClassRecorder>]] = []
         var dones: [EventLoopFuture<Void>] = []
@@ -54,7 +75,7 @@ public struct LoadEngine: Sendable {
             let (bound, done) = try await loop.submit {
                 let recs = plans.map { _ in ClassRecorder() }
                 var futures: [EventLoopFuture<Void>] = []
-                for plan in plans {
+                for plan in plans where !rawPlans.contains(plan.index) {
                     for k in stride(from: j, to: plan.trafficClass.connections, by: loops.count) {
                         let worker = LoadWorker(plan: plan, index: k, eventLoop: loop, recorder: recs[plan.index])
                         futures.append(worker.done.futureResult)
@@ -90,6 +111,8 @@ public struct LoadEngine: Sendable {
             }
         }
         try await all.get()
+        var rawStats = plans.map { _ in ClassStatistics() }
+        for (index, future) in rawResults { rawStats[index].merge(try await future.get()) }
         ticker?.cancel()
         var merged = plans.map { _ in ClassStatistics() }
         for (j, loop) in loops.enumerated() {
@@ -97,6 +120,7 @@ public struct LoadEngine: Sendable {
             let perClass = try await loop.submit { recs.map { $0.value.stats } }.get()
             for i in merged.indices { merged[i].merge(perClass[i]) }
         }
+        for i in merged.indices where rawPlans.contains(i) { merged[i].merge(rawStats[i]) }
         let infos = plans.map { p in
             LoadReport.ClassInfo(trafficClass: p.trafficClass,
                                  mode: p.replay != nil ? "replay" : (p.interval > 0 ? "open" : "closed"),
