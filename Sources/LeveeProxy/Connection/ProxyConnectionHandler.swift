@@ -13,7 +13,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let loop: LoopContext
-    private let guardHandler: ConnectionGuardHandler
+    /// The raw-byte guard of an HTTP/1 connection; nil on an HTTP/2 stream (NIOHTTP2 and the
+    /// connection's handlers defend the connection there).
+    private let guardHandler: ConnectionGuardHandler?
+    /// Set when TLS is terminated here: the request context carries `isTLS` and the JA4.
+    private let tls: TLSConnectionInfo?
     private let logger: Logger
     private var context: ChannelHandlerContext?
     private var peer: SocketAddress?
@@ -25,9 +29,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var quiescing = false
     private var upstreamNeedsFlush = false
 
-    init(loop: LoopContext, guardHandler: ConnectionGuardHandler, logger: Logger) {
+    init(loop: LoopContext, guardHandler: ConnectionGuardHandler?, tls: TLSConnectionInfo? = nil, logger: Logger) {
         self.loop = loop
         self.guardHandler = guardHandler
+        self.tls = tls
         self.logger = logger
     }
 
@@ -62,7 +67,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func read(context: ChannelHandlerContext) {
         if shouldHoldReads {
             pendingRead = true
-            guardHandler.setReadsHeldBack(true)
+            guardHandler?.setReadsHeldBack(true)
             return
         }
         context.read()
@@ -113,7 +118,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             exchange = nil
             loop.statistics.inFlightRequests.wrappingSubtract(1, ordering: .relaxed)
         }
-        loop.metrics.bytesIn.increment(by: Int64(guardHandler.bytesReceived))
+        loop.metrics.bytesIn.increment(by: Int64(guardHandler?.bytesReceived ?? 0))
         context.fireChannelInactive()
     }
 
@@ -140,12 +145,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
         switch RequestValidation.validate(head, limits: configuration.limits) {
         case .failure(let failure):
-            guardHandler.headReceived(hasBody: false)
+            guardHandler?.headReceived(hasBody: false)
             respondLocal(ex, status: failure.status, reason: failure.reason, forceClose: true)
             return
         case .success(let framing):
             ex.framing = framing
-            guardHandler.headReceived(hasBody: framing != .none)
+            guardHandler?.headReceived(hasBody: framing != .none)
         }
         ex.requestTimer = schedule(configuration.timeouts.request) { [weak self] in
             self?.requestTimedOut(ex)
@@ -164,7 +169,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
 
         let request = RequestContext(
-            head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name)
+            head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name,
+            isTLS: tls != nil, ja4: tls?.ja4)
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders):
             ex.extraResponseHeaders = responseHeaders
@@ -214,7 +220,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func receiveEnd(_ trailers: HTTPHeaders?) {
         guard let ex = exchange else { return }
         ex.requestEnded = true
-        if ex.framing != .none { guardHandler.bodyFinished() }
+        if ex.framing != .none { guardHandler?.bodyFinished() }
         switch ex.phase {
         case .forwarding:
             ex.upstream?.send(.end(trailers))
@@ -238,7 +244,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func resumeReadIfPossible() {
         guard pendingRead, !shouldHoldReads, let context else { return }
         pendingRead = false
-        guardHandler.setReadsHeldBack(false)
+        guardHandler?.setReadsHeldBack(false)
         context.read()
     }
 
@@ -273,7 +279,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 break
             }
         }
-        if forwarding.xForwardedProto { headers.replaceOrAdd(name: "x-forwarded-proto", value: "http") }
+        if forwarding.xForwardedProto { headers.replaceOrAdd(name: "x-forwarded-proto", value: tls == nil ? "http" : "https") }
         if let via = runtime.viaValue { headers.add(name: "via", value: via) }
         ex.upstreamHead = HTTPRequestHead(version: .http1_1, method: ex.head.method, uri: ex.head.uri, headers: headers)
 
@@ -436,7 +442,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             }
         } else {
             // Before the write: a pipelined request may be delivered from inside it.
-            guardHandler.readyForNextRequest()
+            guardHandler?.readyForNextRequest()
             context.writeAndFlush(Self.wrapOutboundOut(.end(trailers)), promise: nil)
             resumeReadIfPossible()
         }
