@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import LeveeTestSupport
 import Testing
 
 @testable import LeveeProxy
@@ -32,7 +33,8 @@ struct HTTP2ProxyTests {
             return TestResponse(text: text)
         }
         try await Self.withTLSProxy(backend: echoBody) { proxy, backend in
-            let connection = try await TLSTestConnection.connect(port: proxy.port, serverName: "localhost", alpn: ["h2", "http/1.1"])
+            let connection = try await TLSTestConnection.connect(
+                port: proxy.port, serverName: "localhost", alpn: ["h2", "http/1.1"], mode: .http2)
             #expect(connection.negotiatedProtocol == "h2")
             let client = try await connection.http2()
             let get = try await client.request(.GET, "/items?page=2", host: "localhost")
@@ -69,7 +71,7 @@ struct HTTP2ProxyTests {
     @Test("the server advertises max_concurrent_streams from the configuration")
     func advertisesStreamLimit() async throws {
         try await Self.withTLSProxy(tls: { $0.maxConcurrentStreams = 7 }) { proxy, _ in
-            let connection = try await TLSTestConnection.connect(port: proxy.port, alpn: ["h2"])
+            let connection = try await TLSTestConnection.connect(port: proxy.port, alpn: ["h2"], mode: .raw)
             let collector = try await connection.collectBytes()
             try await connection.channel.writeAndFlush(ByteBuffer(bytes: RawHTTP2.preface + RawHTTP2.emptySettings)).get()
             let deadline = ContinuousClock.now + .seconds(10)
@@ -93,11 +95,11 @@ struct HTTP2ProxyTests {
         let filter = RecordingFilter()
         try await Self.withTLSProxy(filter: filter, tls: { $0.maxResetsPerSecond = 20 }, backend: { _ in TestResponse(text: "ok") }) { proxy, _ in
             // A well-behaved client, connected before the flood and used during and after it.
-            let goodConnection = try await TLSTestConnection.connect(port: proxy.port, alpn: ["h2"])
+            let goodConnection = try await TLSTestConnection.connect(port: proxy.port, alpn: ["h2"], mode: .http2)
             let good = try await goodConnection.http2()
             #expect(try await good.request(.GET, "/before").status == 200)
 
-            let attacker = try await TLSTestConnection.connect(port: proxy.port, alpn: ["h2"])
+            let attacker = try await TLSTestConnection.connect(port: proxy.port, alpn: ["h2"], mode: .raw)
             let collector = try await attacker.collectBytes()
             var bytes = RawHTTP2.preface + RawHTTP2.emptySettings
             for i in 0..<500 {
@@ -116,7 +118,7 @@ struct HTTP2ProxyTests {
             #expect(try await good.request(.GET, "/after").status == 200)
             await goodConnection.close()
             // A new HTTP/2 connection is served too.
-            let fresh = try await TLSTestConnection.connect(port: proxy.port, alpn: ["h2"])
+            let fresh = try await TLSTestConnection.connect(port: proxy.port, alpn: ["h2"], mode: .http2)
             #expect(try await fresh.http2().request(.GET, "/fresh").status == 200)
             await fresh.close()
         }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import LeveeTestSupport
 import Testing
 
 @testable import LeveeProxy
@@ -28,7 +29,7 @@ struct TLSFingerprintTests {
             #expect(request.ja4 == expected)
 
             // HTTP/2 streams carry the connection's JA4 too (ALPN h2 changes the `a` part).
-            let h2 = try await TLSTestConnection.connect(port: proxy.port, serverName: "localhost", alpn: ["h2", "http/1.1"])
+            let h2 = try await TLSTestConnection.connect(port: proxy.port, serverName: "localhost", alpn: ["h2", "http/1.1"], mode: .http2)
             let client = try await h2.http2()
             #expect(try await client.request(.GET, "/a").status == 200)
             #expect(try await client.request(.GET, "/b").status == 200)
@@ -61,6 +62,13 @@ struct TLSFingerprintTests {
             action = "block"
             [rule.match]
             ja4 = ["\(blocked)"]
+
+            [upstream.app]
+            backends = ["127.0.0.1:9"]
+
+            [[route]]
+            name = "all"
+            upstream = "app"
             """
         let configuration = try ProxyConfiguration.parse(text, file: "t.toml")
         let filter = FloodFilter(configuration: configuration.filter)

@@ -1,5 +1,6 @@
 import LeveeLoad
 import LeveeProxy
+import LeveeTestSupport
 import Testing
 
 /// `levee load` against an `https://` target: the TLS proxy in front of a plain backend.

@@ -3,6 +3,7 @@ import LeveeProxy
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import LeveeTestSupport
 import Testing
 
 /// TLS termination end to end on loopback: certificates made by openssl at test time, NIOSSL

@@ -68,16 +68,34 @@ final class TLSTestConnection: Sendable {
     let peerCertificate: NIOSSLCertificate?
     /// The bytes of the ClientHello as they left the client (for computing its JA4 independently).
     let clientHello: [UInt8]
+    private let multiplexer: NIOHTTP2Handler.StreamMultiplexer?
+    private let collector: ByteCollector?
 
-    private init(channel: any Channel, negotiatedProtocol: String?, peerCertificate: NIOSSLCertificate?, clientHello: [UInt8]) {
+    /// What the client pipeline becomes the moment the handshake completes (before any server
+    /// byte can be missed: an HTTP/2 server sends its SETTINGS at once).
+    enum Mode {
+        case http1, http2, raw
+    }
+
+    struct Handshake: Sendable {
+        var negotiated: String?
+        var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
+    }
+
+    private init(
+        channel: any Channel, handshake: Handshake, peerCertificate: NIOSSLCertificate?, clientHello: [UInt8],
+        collector: ByteCollector?
+    ) {
         self.channel = channel
-        self.negotiatedProtocol = negotiatedProtocol
+        self.negotiatedProtocol = handshake.negotiated
+        self.multiplexer = handshake.multiplexer
         self.peerCertificate = peerCertificate
         self.clientHello = clientHello
+        self.collector = collector
     }
 
     static func connect(
-        port: Int, serverName: String? = nil, alpn: [String] = [], maximumVersion: TLSVersion? = nil
+        port: Int, serverName: String? = nil, alpn: [String] = [], maximumVersion: TLSVersion? = nil, mode: Mode = .http1
     ) async throws -> TLSTestConnection {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .none
@@ -85,24 +103,25 @@ final class TLSTestConnection: Sendable {
         if let maximumVersion { configuration.maximumTLSVersion = maximumVersion }
         let sslContext = try NIOSSLContext(configuration: configuration)
         let eventLoop = ProxyHarness.group.next()
-        let handshake = eventLoop.makePromise(of: String?.self)
+        let handshake = eventLoop.makePromise(of: Handshake.self)
         let hello = eventLoop.makePromise(of: [UInt8].self)
+        let collector = mode == .raw ? ByteCollector(eventLoop: eventLoop) : nil
         let channel = try await ClientBootstrap(group: eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(FirstWriteRecorder(promise: hello))
                     try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
-                    try sync.addHandler(HandshakeWaiter(promise: handshake))
+                    try sync.addHandler(HandshakeWaiter(promise: handshake, mode: mode, collector: collector))
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
         do {
-            let negotiated = try await withDeadline(handshake.futureResult)
+            let result = try await withDeadline(handshake.futureResult)
             let certificate = try await channel.nioSSL_peerCertificate().get()
             return TLSTestConnection(
-                channel: channel, negotiatedProtocol: negotiated, peerCertificate: certificate,
-                clientHello: try await hello.futureResult.get())
+                channel: channel, handshake: result, peerCertificate: certificate,
+                clientHello: try await hello.futureResult.get(), collector: collector)
         } catch {
             try? await channel.close()
             throw error
@@ -126,22 +145,15 @@ final class TLSTestConnection: Sendable {
         return try await withDeadline(result.futureResult)
     }
 
-    /// Switches the connection to HTTP/2 (after ALPN chose `h2`).
+    /// The HTTP/2 client of a connection made with `mode: .http2` (ALPN must have chosen `h2`).
     func http2() async throws -> HTTP2TestClient {
-        let multiplexer = try await channel.eventLoop.submit { [channel] in
-            try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
-            ) { channel in channel.eventLoop.makeSucceededVoidFuture() }
-        }.get()
+        guard let multiplexer else { throw TLSTestError("not an HTTP/2 connection") }
         return HTTP2TestClient(channel: channel, multiplexer: multiplexer)
     }
 
-    /// Starts collecting every byte the server sends (for raw HTTP/2 frame tests).
+    /// Every byte the server sent, for a connection made with `mode: .raw`.
     func collectBytes() async throws -> ByteCollector {
-        let collector = ByteCollector(eventLoop: channel.eventLoop)
-        try await channel.eventLoop.submit { [channel] in
-            try channel.pipeline.syncOperations.addHandler(collector.handler())
-        }.get()
+        guard let collector else { throw TLSTestError("not a raw connection") }
         return collector
     }
 }
@@ -202,14 +214,34 @@ private final class FirstWriteRecorder: ChannelOutboundHandler {
 /// Completes with the ALPN result when the handshake finishes, or fails with the handshake error.
 private final class HandshakeWaiter: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    private var promise: EventLoopPromise<String?>?
+    private var promise: EventLoopPromise<TLSTestConnection.Handshake>?
+    private let mode: TLSTestConnection.Mode
+    private let collector: ByteCollector?
 
-    init(promise: EventLoopPromise<String?>) { self.promise = promise }
+    init(promise: EventLoopPromise<TLSTestConnection.Handshake>, mode: TLSTestConnection.Mode, collector: ByteCollector?) {
+        self.promise = promise
+        self.mode = mode
+        self.collector = collector
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event {
-            promise?.succeed(negotiated)
-            promise = nil
+        if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event, let promise {
+            self.promise = nil
+            do {
+                var result = TLSTestConnection.Handshake(negotiated: negotiated, multiplexer: nil)
+                switch mode {
+                case .http1: break
+                case .http2:
+                    result.multiplexer = try context.pipeline.syncOperations.configureHTTP2Pipeline(
+                        mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
+                    ) { channel in channel.eventLoop.makeSucceededVoidFuture() }
+                case .raw:
+                    if let collector { try context.pipeline.syncOperations.addHandler(collector.handler()) }
+                }
+                promise.succeed(result)
+            } catch {
+                promise.fail(error)
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
