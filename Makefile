@@ -6,7 +6,7 @@ CONFIG ?= config/levee.toml
 # Debian packages the build and the tests need. pkg-config finds libcrypto and libpcap;
 # the rest are peers and real servers that tests and side-by-side scripts talk to on loopback.
 BUILD_DEBS := pkg-config libssl-dev libpcap-dev openssl
-TEST_DEBS  := $(BUILD_DEBS) curl redis-server
+TEST_DEBS  := $(BUILD_DEBS) curl redis-server chromium
 
 .PHONY: all build release run test deps deps-test check bench clean help
 

@@ -73,7 +73,7 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
     ///     slots, between 1 and 256.
     ///   - clock: the time source for calls without `at:`.
     public init(capacity: Int, shards: Int? = nil, clock: any LimiterClock = MonotonicClock()) {
-        precondition(capacity > 0, "capacity must be positive")
+        precondition(capacity > 0 && capacity <= 1 << 36, "capacity must be between 1 and 2^36 slots")
         var shardCount = 1
         let wanted = shards ?? min(max(capacity / 16_384, 1), 256)
         while shardCount < wanted { shardCount <<= 1 }
@@ -104,16 +104,16 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
 
     deinit {
         words.deinitialize(count: headerWordBase + shardCount * Self.headerWords)
-        free(UnsafeMutableRawPointer(words))
+        free(UnsafeMutableRawPointer(words))  // the table is one aligned allocation of atomic words, owned by this instance
     }
 
     /// One block for the whole table: 128-byte aligned (a bucket is an aligned line pair), and
     /// for tables of 2 MiB or more aligned to and advised as transparent huge pages, so random
     /// lookups over a large table do not also miss the TLB on every decision.
-    static func allocateTable(byteCount: Int) -> UnsafeMutableRawPointer {
+    static func allocateTable(byteCount: Int) -> UnsafeMutableRawPointer {  // the table is one aligned allocation of atomic words, owned by this instance
         let hugePage = 2 << 20
         let alignment = byteCount >= hugePage ? hugePage : 128
-        var memory: UnsafeMutableRawPointer?
+        var memory: UnsafeMutableRawPointer?  // the table is one aligned allocation of atomic words, owned by this instance
         guard posix_memalign(&memory, alignment, byteCount) == 0, let memory else {
             fatalError("KeyedRateLimiter: cannot allocate \(byteCount) bytes")
         }

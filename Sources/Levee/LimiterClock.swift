@@ -4,8 +4,9 @@
 /// below 2^59 (about 18 years after the origin).
 ///
 /// A clock that goes backwards never creates tokens: a bucket is one timestamp of when it will
-/// be full again, and an earlier "now" only makes that instant look further away. ``ManualClock``
-/// counts such regressions (``ManualClock/regressions``).
+/// be full again, and an earlier "now" only makes that instant look further away. They are
+/// counted: ``ManualClock/regressions`` in tests, and ``GuardedClock`` wraps a clock that may
+/// step back (a wall clock, a remote server's time), holds time still and counts the steps.
 public protocol LimiterClock: Sendable {
     /// Nanoseconds since the clock's origin; never decreasing for a well-behaved clock.
     func now() -> UInt64

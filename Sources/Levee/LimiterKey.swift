@@ -58,7 +58,7 @@ public struct LimiterKey: Hashable, Sendable, CustomStringConvertible {
     /// The IPv6 address in `bytes` (16 bytes in network order, e.g. `sin6_addr`).
     /// - Precondition: `bytes.count == 16`.
     @inlinable
-    public init(ipv6Bytes bytes: UnsafeRawBufferPointer) {
+    public init(ipv6Bytes bytes: UnsafeRawBufferPointer) {  // borrowed bytes are hashed in place, never stored
         precondition(bytes.count == 16, "an IPv6 address has 16 bytes")
         self.init(
             ipv6High: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
@@ -72,7 +72,7 @@ public struct LimiterKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A digest of `bytes` (an API key, a cookie value, a fingerprint).
-    public init(bytes: UnsafeRawBufferPointer) {
+    public init(bytes: UnsafeRawBufferPointer) {  // borrowed bytes are hashed in place, never stored
         var first = Hasher()
         first.combine(0xA5 as UInt8)
         first.combine(bytes: bytes)
@@ -85,7 +85,7 @@ public struct LimiterKey: Hashable, Sendable, CustomStringConvertible {
 
     /// A digest of the bytes of `bytes` (contiguous collections are hashed in place).
     public init(bytes: some Collection<UInt8>) {
-        if let key = bytes.withContiguousStorageIfAvailable({ LimiterKey(bytes: UnsafeRawBufferPointer($0)) }) {
+        if let key = bytes.withContiguousStorageIfAvailable({ LimiterKey(bytes: UnsafeRawBufferPointer($0)) }) {  // borrowed bytes are hashed in place, never stored
             self = key
         } else {
             self = LimiterKey(bytes: Array(bytes))
@@ -95,7 +95,7 @@ public struct LimiterKey: Hashable, Sendable, CustomStringConvertible {
     /// A digest of the UTF-8 bytes of `string` (no allocation for native strings).
     public init(_ string: String) {
         var string = string
-        self = string.withUTF8 { LimiterKey(bytes: UnsafeRawBufferPointer($0)) }
+        self = string.withUTF8 { LimiterKey(bytes: UnsafeRawBufferPointer($0)) }  // borrowed bytes are hashed in place, never stored
     }
 
     /// Whether this is an IPv4 address (in IPv4-mapped form).

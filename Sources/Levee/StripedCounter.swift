@@ -38,7 +38,7 @@ public final class StripedCounter: @unchecked Sendable {  // all mutable state i
 
     deinit {
         stripes.deinitialize(count: stripeCount * Self.stride)
-        UnsafeMutableRawPointer(stripes).deallocate()
+        UnsafeMutableRawPointer(stripes).deallocate()  // stripes are one cache-line-aligned allocation owned by this instance
     }
 
     /// Adds `amount` on stripe `stripe` (taken modulo the stripe count).

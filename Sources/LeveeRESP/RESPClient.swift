@@ -248,10 +248,3 @@ public final class RESPClient: Sendable {
         waiters.forEach { $0.fail(error) }
     }
 }
-
-extension TimeAmount {
-    /// The same span as a `Duration`, in whole nanoseconds.
-    init(_ duration: Duration) {
-        self = .nanoseconds(RESPBackoff.nanoseconds(duration))
-    }
-}

@@ -106,6 +106,19 @@ public final class FleetLimiter: Sendable {
         return deny(retryAfter: retryAt > now ? retryAt - now : interval * UInt64(cost))
     }
 
+    /// Gives back `tokens` taken by ``acquire(key:cost:)`` for a request that was not carried
+    /// out (a later limit of a multi-limit check denied it). They return to this instance's
+    /// local balance, capped at one lease, so the over-admission bound is unchanged.
+    public func refund(key: String, tokens: Int) {
+        guard tokens > 0 else { return }
+        let now = clock.now()
+        let entry = table.entry(for: key, now: now) {
+            FleetLeaseEntry(redisKey: gcra.redisKey(rule: rule.name, key: key), leaseQuota: leaseQuota,
+                            credit: rule.initialCredit, now: now)
+        }
+        entry.balance.addTokens(tokens, quota: leaseQuota, at: 0)
+    }
+
     /// A snapshot of the counters, including the Redis client's.
     public var statistics: FleetLimiterStatistics {
         FleetLimiterStatistics(

@@ -12,7 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the reverse proxy.",
         discussion: """
             From a file:   levee serve --config config/levee.toml
-            Quick form:    levee serve --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9000 [--admin 127.0.0.1:9901] [--workers N]
+            Quick form:    levee serve --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9000 [--admin 127.0.0.1:9901] [--workers N] [--limit "10/s burst 20"]
 
             SIGTERM/SIGINT drain in-flight requests (up to shutdown_grace) and exit; SIGHUP reloads the file.
             The admin token comes from [admin] token or the LEVEE_ADMIN_TOKEN environment variable.
@@ -33,13 +33,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Quick form: event loops (threads). Default: one per core.")
     var workers: Int?
 
+    @Option(help: "Quick form: a per-address limit answered with 429, e.g. \"10/s burst 20\".")
+    var limit: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func validate() throws {
-        let quick = !listen.isEmpty || !upstream.isEmpty || admin != nil || workers != nil
+        let quick = !listen.isEmpty || !upstream.isEmpty || admin != nil || workers != nil || limit != nil
         if config != nil && quick {
-            throw ValidationError("use either --config FILE or the quick-form flags (--listen, --upstream, --admin, --workers), not both")
+            throw ValidationError("use either --config FILE or the quick-form flags (--listen, --upstream, --admin, --workers, --limit), not both")
         }
         if config == nil && upstream.isEmpty {
             throw ValidationError("give --config FILE, or --upstream URL for the quick form")
@@ -68,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
                 source = .file(config)
             } else {
                 source = .commandLine(try ProxyConfiguration.quickForm(
-                    listen: listen, upstreams: upstream, admin: admin, workers: workers,
+                    listen: listen, upstreams: upstream, admin: admin, workers: workers, limit: limit,
                     environment: ProcessInfo.processInfo.environment))
             }
             application = try LeveeApplication(source: source, registry: registry, logger: logger)

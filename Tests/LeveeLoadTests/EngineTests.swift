@@ -59,6 +59,27 @@ struct EngineTests {
         #expect(report.total.requests <= 4 * 40)
     }
 
+    @Test func progressCountsBothPaths() async throws {
+        let server = try await TestHTTPServer.start()
+        var keepAlive = TrafficClass(name: "keepalive")
+        keepAlive.rate = 100
+        keepAlive.connections = 2
+        var fresh = TrafficClass(name: "fresh")
+        fresh.rate = nil
+        fresh.connections = 2
+        fresh.newConnectionPerRequest = true
+        fresh.maxRequests = 300
+        let ticks = Mutex<[LoadEngine.Progress]>([])
+        let report = try await LoadEngine(scenario: scenario(server, seconds: 1.6, classes: [keepAlive, fresh]))
+            .run { p in ticks.withLock { $0.append(p) } }
+        await server.shutdown()
+        let first = try #require(ticks.withLock { $0.first })
+        // After one second: about 100 keep-alive requests and all 300 new-connection ones (read from the epoll thread).
+        #expect(first.sent >= 300 && first.sent <= report.total.requests)
+        #expect(first.completed + first.errors <= first.sent)
+        #expect(report.classes["fresh"]?.completed == 300)
+    }
+
     @Test func openLoopAchievesTheRequestedRate() async throws {
         let server = try await TestHTTPServer.start()
         var c = TrafficClass(name: "steady")
@@ -250,7 +271,9 @@ struct AttackProfileTests {
         c.randomPaths = true
         c.extraHeaderCount = 100
         c.oversizedHeaderBytes = 4000
-        let s = Scenario(target: try LoadTarget(url: server.baseURL + "/"), duration: 5_000_000_000, threads: 1, classes: [c])
+        // Generous bounds: the run ends after its 40 requests; the bounds only matter on a starved machine.
+        let s = Scenario(target: try LoadTarget(url: server.baseURL + "/"), duration: 30_000_000_000, threads: 1,
+                         timeout: 20_000_000_000, classes: [c])
         let report = try await LoadEngine(scenario: s).run()
         await server.shutdown()
         #expect(report.total.completed == 40)

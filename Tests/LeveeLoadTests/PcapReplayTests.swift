@@ -81,7 +81,9 @@ struct PcapReplayTests {
         }
         var c = TrafficClass(name: "replay")
         c.profile = .pcapReplay(file: path, speed: 4, port: 80)
-        let s = Scenario(target: try LoadTarget(url: server.baseURL + "/"), duration: 5_000_000_000, threads: 1, classes: [c])
+        // Generous bounds: the run ends after the 4 requests; the bounds only matter on a starved machine.
+        let s = Scenario(target: try LoadTarget(url: server.baseURL + "/"), duration: 30_000_000_000, threads: 1,
+                         timeout: 20_000_000_000, classes: [c])
         let report = try await LoadEngine(scenario: s).run()
         await server.shutdown()
         #expect(seen.withLock { $0 } == ["GET /one ", "PUT /three xyz", "POST /two abcd", "HEAD /four "])

@@ -193,6 +193,31 @@ struct AppLifecycleTests {
         await backend.shutdown()
     }
 
+    @Test("a file with rules runs the flood filter; a reload builds a new one that keeps the bans")
+    func filterAcrossReload() async throws {
+        let backend = try await TestHTTPServer.start { _ in TestResponse(text: "ok") }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let rule = { (limit: String) in
+            "\n[[rule]]\nname = \"per-ip\"\nkey = \"ip\"\nlimit = \"\(limit)\"\naction = \"reject\"\n"
+        }
+        let file = try directory.write("levee.toml", Self.configuration(upstreamPort: backend.port, extra: rule("1/min burst 1")))
+        try await Self.withApplication(file: file) { app in
+            let before = try #require(app.filter as? FloodFilter)
+            #expect(try await httpRequest(port: app.proxyPort, path: "/").statusCode == 200)
+            #expect(try await httpRequest(port: app.proxyPort, path: "/").statusCode == 429)
+
+            _ = try directory.write("levee.toml", Self.configuration(upstreamPort: backend.port, extra: rule("100/s burst 100")))
+            #expect(app.reload().isApplied)
+            let after = try #require(app.filter as? FloodFilter)
+            #expect(after !== before)
+            #expect(after.bans === before.bans)
+            #expect(after.configuration.rules.first?.quota != before.configuration.rules.first?.quota)
+            #expect(try await httpRequest(port: app.proxyPort, path: "/").statusCode == 200)
+        }
+        await backend.shutdown()
+    }
+
     @Test("the demo backend answers through the proxy")
     func demoBackend() async throws {
         let directory = try TemporaryDirectory()

@@ -369,6 +369,20 @@ struct ConfigurationQuickFormTests {
         #expect(c.workers == 1)
     }
 
+    @Test("--limit adds one per-address rule; a bad limit is named")
+    func limitFlag() throws {
+        let c = try ProxyConfiguration.quickForm(
+            listen: [], upstreams: ["127.0.0.1:9000"], admin: nil, workers: nil, limit: "10/s burst 20")
+        #expect(c.filter.rules.count == 1)
+        #expect(c.filter.rules.first?.quota?.burst == 20)
+        do {
+            _ = try ProxyConfiguration.quickForm(listen: [], upstreams: ["127.0.0.1:9000"], admin: nil, workers: nil, limit: "lots")
+            Issue.record("accepted a bad limit")
+        } catch {
+            #expect(error.errors.map(\.field) == ["--limit"])
+        }
+    }
+
     @Test("bad flags are all named")
     func badFlags() {
         do {

@@ -143,6 +143,11 @@ import Testing
         clock.advance(by: .seconds(30))
         let still = f.evaluate(filterRequest(peer: client))
         #expect(still.status == 403 && still.response?.headers["Retry-After"] == ["30"])
+        #expect(still.response?.headers["Content-Type"] == ["application/problem+json"])
+        let page = f.evaluate(filterRequest(peer: client, headers: [("Accept", "TEXT/HTML,*/*;q=0.1")]))
+        #expect(page.response?.headers["Content-Type"] == ["text/html; charset=utf-8"])
+        #expect(page.response?.headers["Retry-After"] == ["30"])
+        #expect(FloodFilter.mentionsHTML("application/xhtml+xml") && !FloodFilter.mentionsHTML("*/*") && !FloodFilter.mentionsHTML("hhtm"))
         #expect(f.evaluate(filterRequest(peer: "203.0.113.67")).isForward)
         clock.advance(by: .seconds(31))
         // Ban over: allowed again; exceeding again earns the next rung.
@@ -151,8 +156,8 @@ import Testing
         #expect(f.evaluate(filterRequest(peer: client)).response?.headers["Retry-After"] == ["600"])
         let stats = f.statistics()
         #expect(stats.rule("hammer")?[.banned] == 2)
-        #expect(stats.refusedWhileBanned == 1)
-        #expect(stats.classes[.banned] == 1)
+        #expect(stats.refusedWhileBanned == 2)
+        #expect(stats.classes[.banned] == 2)
         #expect(f.activeBans().count == 1)
         #expect(f.unban(CIDR(client)!))
         #expect(f.evaluate(filterRequest(peer: client)).status == 403)  // its bucket is still empty: banned anew

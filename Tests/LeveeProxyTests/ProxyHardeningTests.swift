@@ -77,7 +77,7 @@ import Testing
             let elapsed = ContinuousClock.now - started
             #expect(received.hasPrefix("HTTP/1.1 408"))
             #expect(elapsed >= .milliseconds(390))
-            #expect(elapsed < .seconds(3))
+            #expect(elapsed < .seconds(4))  // generous: the machine may be loaded
             await slow.close()
         }
     }

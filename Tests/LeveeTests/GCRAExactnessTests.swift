@@ -1,4 +1,5 @@
 import Levee
+import Synchronization
 import Testing
 
 /// Exactness of the GCRA step over seeded random schedules, for a bare cell and for a key in a
@@ -161,5 +162,41 @@ import Testing
         let tooBig = cell.acquire(quota: quota, cost: 4, at: 0)
         #expect(!tooBig.isAllowed && !tooBig.canSucceedLater && tooBig.retryAfterSeconds == Int.max)
         #expect(cell.peek(quota: quota, at: 0).remaining == 3)
+    }
+}
+
+@Suite struct GuardedClockTests {
+    @Test func aGuardedClockNeverGoesBackAndCountsSteps() {
+        let wall = ManualClock(start: 50_000_000_000)
+        let clock = GuardedClock(wall)
+        let limiter = RateLimiter(quota: Quota(rate: 1, period: .seconds(1), burst: 1), clock: clock)
+        #expect(limiter.acquire().isAllowed)
+        wall.set(nanoseconds: 40_000_000_000)  // the wall clock steps back 10 s
+        #expect(clock.now() == 50_000_000_000)
+        #expect(clock.regressions == 1)
+        #expect(!limiter.acquire().isAllowed)
+        #expect(limiter.peek().retryAfterSeconds == 1)  // not 11: the guard holds time still
+        #expect(clock.regressions == 3)  // the acquire and the peek each read the stepped clock
+        wall.set(nanoseconds: 51_000_000_000)
+        #expect(limiter.acquire().isAllowed)
+        wall.set(nanoseconds: 50_999_999_999)  // within the 1 ms tolerance: not counted
+        #expect(clock.now() == 51_000_000_000)
+        #expect(clock.regressions == 3)
+    }
+
+    @Test func concurrentReadersNeverSeeTimeGoBack() {
+        let base = MonotonicClock()
+        let clock = GuardedClock(base)
+        let backwards = Atomic<Int>(0)
+        runOnThreads(4) { _ in
+            var last: UInt64 = 0
+            for _ in 0..<20_000 {
+                let now = clock.now()
+                if now < last { backwards.wrappingAdd(1, ordering: .relaxed) }
+                last = now
+            }
+        }
+        #expect(backwards.load(ordering: .relaxed) == 0)
+        #expect(clock.regressions == 0)
     }
 }

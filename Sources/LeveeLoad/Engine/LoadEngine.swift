@@ -60,15 +60,18 @@ public struct LoadEngine: Sendable {
                       globalQuota: scenario.maxRequests.map { $0 / classCount + (i < $0 % classCount ? 1 : 0) },
                       tlsContext: tlsContext)
         }
-        // Closed-loop new-connection classes run on plain epoll threads (see RawConnectionLoop), as many as event loops.
+        // Closed-loop classes of ordinary requests run on plain epoll threads (see RawConnectionLoop), as many as event loops.
         var rawResults: [(Int, EventLoopFuture<ClassStatistics>)] = []
+        var rawProgress: [RawLoopProgress] = []
         #if os(Linux)
         for plan in plans where RawConnectionLoop.eligible(plan) {
             for j in 0..<min(loops.count, plan.trafficClass.connections) {
                 let promise = loops[j].makePromise(of: ClassStatistics.self)
                 let clients = Array(stride(from: j, to: plan.trafficClass.connections, by: loops.count))
+                let counters = RawLoopProgress()
+                rawProgress.append(counters)
                 let thread = Thread {
-                    let loop = RawConnectionLoop(plan: plan, clients: clients)
+                    let loop = RawConnectionLoop(plan: plan, clients: clients, progress: counters)
                     promise.succeed(loop.run())
                 }
                 thread.name = "levee-load-raw-\(plan.index)-\(j)"
@@ -101,6 +104,7 @@ public struct LoadEngine: Sendable {
         }
         let all = EventLoopFuture.andAllSucceed(dones, on: loops[0])
         let perLoopRecorders = recorders
+        let rawCounters = rawProgress
         let ticker: Task<Void, Never>? = progress.map { report in
             Task {
                 while !Task.isCancelled {
@@ -117,6 +121,11 @@ public struct LoadEngine: Sendable {
                         p.sent += counts.0
                         p.completed += counts.1
                         p.errors += counts.2
+                    }
+                    for counters in rawCounters {
+                        p.sent += counters.sent.load(ordering: .relaxed)
+                        p.completed += counters.completed.load(ordering: .relaxed)
+                        p.errors += counters.errors.load(ordering: .relaxed)
                     }
                     report(p)
                 }

@@ -2,13 +2,15 @@
 import CPcap
 import Glibc
 import NIOCore
+import Synchronization
 
-/// One request per connection, below NIO: a plain epoll loop on its own thread that opens a socket,
-/// writes the pre-encoded request, reads the response with ``ResponseParser`` and closes, for the
-/// clients of a closed-loop `new_connection` class. A NIO `Channel` costs tens of microseconds of
-/// allocations and bookkeeping per connection; this path costs a few, which is what measuring new
-/// connections per second needs. Everything else (keep-alive, open loop, slow clients, PROXY
-/// identities) goes through ``LoadWorker`` on NIO.
+/// The closed loop below NIO: a plain epoll loop on its own thread. Each client opens a socket,
+/// writes its pre-encoded request, reads the response with ``ResponseParser``, and either sends the
+/// next request on the same connection (keep-alive) or closes and reconnects (`new_connection`).
+/// A NIO `Channel` costs tens of microseconds of allocations and bookkeeping per connection and a few
+/// per request; this path costs a fraction, which is what a closed loop measuring a server's maximum
+/// (like wrk) needs. The open loop, slow clients, replays and PROXY/X-Forwarded-For identities go
+/// through ``LoadWorker`` on NIO.
 final class RawConnectionLoop {
     struct Slot {
         var fd: Int32 = -1
@@ -19,30 +21,34 @@ final class RawConnectionLoop {
         var quota: Int
         var sourceIndex: Int
         var retryAt: Int64 = 0
+        var counter: Int
+        var wantsWrite = true
     }
 
     /// Whether a class can take this path.
     static func eligible(_ plan: ClassPlan) -> Bool {
         let c = plan.trafficClass
         guard case .v4 = plan.target, plan.tlsContext == nil else { return false }
-        return c.newConnectionPerRequest && plan.interval == 0 && plan.replay == nil && c.profile == .normal
-            && !c.randomPaths && c.identity == .sourceAddress && c.waveOn == nil && plan.templates.count == 1
+        return plan.interval == 0 && plan.replay == nil && c.profile == .normal
+            && !c.randomPaths && c.identity == .sourceAddress && c.waveOn == nil
     }
 
     let plan: ClassPlan
+    let progress: RawLoopProgress
     let epfd: Int32
-    let request: [UInt8]
+    let requests: [[UInt8]]
     var slots: [Slot]
     var stats = ClassStatistics()
     var buffer = [UInt8](repeating: 0, count: 65536)
     var target: sockaddr_in
     var sources: [sockaddr_in?]
 
-    init(plan: ClassPlan, clients: [Int]) {
+    init(plan: ClassPlan, clients: [Int], progress: RawLoopProgress) {
         self.plan = plan
+        self.progress = progress
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
-        request = Array(plan.templates[0].readableBytesView)
-        slots = clients.map { Slot(quota: plan.quotas[$0], sourceIndex: $0) }
+        requests = plan.templates.map { Array($0.readableBytesView) }
+        slots = clients.map { Slot(quota: plan.quotas[$0], sourceIndex: $0, counter: $0) }
         if case .v4(let t) = plan.target { target = t.address } else { target = sockaddr_in() }
         sources = []
     }
@@ -105,10 +111,13 @@ final class RawConnectionLoop {
         guard now < plan.stop, slots[i].quota > 0 else { return }
         slots[i].quota -= 1
         stats.recordSent(at: now - plan.runStart, now: now)
+        progress.sent.wrappingAdd(1, ordering: .relaxed)
         slots[i].inFlight = true
         slots[i].sentAt = now
         slots[i].written = 0
+        slots[i].wantsWrite = true
         slots[i].parser = ResponseParser()
+        slots[i].parser.expectNoBody = plan.templateIsHead[slots[i].counter % requests.count]
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return fail(i, .other) }
         slots[i].fd = fd
@@ -144,26 +153,38 @@ final class RawConnectionLoop {
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
             return fail(i, error == ECONNREFUSED ? .refused : .reset)
         }
-        if events & EPOLLOUT.rawValue != 0 && slots[i].written < request.count {
-            let start = slots[i].written
-            let n = request.withUnsafeBytes {  // unsafe: the request bytes for write(2), inside this call only
-                write(fd, $0.baseAddress! + start, $0.count - start)
-            }
-            if n < 0 {
-                if errno != EAGAIN { return fail(i, errno == ECONNREFUSED ? .refused : .reset) }
-            } else {
-                slots[i].written += n
-                if slots[i].written == request.count {
-                    var event = epoll_event()
-                    event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-                    event.data.u32 = UInt32(i)
-                    epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event)
-                }
-            }
+        if events & EPOLLOUT.rawValue != 0 && slots[i].written < requests[slots[i].counter % requests.count].count {
+            guard writeRequest(i) else { return }
         }
         if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLRDHUP.rawValue | EPOLLERR.rawValue) != 0 {
             readResponse(i)
         }
+    }
+
+    /// Writes what is left of the slot's request; false when the request failed.
+    func writeRequest(_ i: Int) -> Bool {
+        let fd = slots[i].fd
+        let request = requests[slots[i].counter % requests.count]
+        let start = slots[i].written
+        let n = request.withUnsafeBytes {  // unsafe: the request bytes for write(2), inside this call only
+            write(fd, $0.baseAddress! + start, $0.count - start)
+        }
+        if n < 0 {
+            if errno == EAGAIN { return true }
+            fail(i, errno == ECONNREFUSED ? .refused : .reset)
+            return false
+        }
+        slots[i].written += n
+        let done = slots[i].written == request.count
+        // Writable interest only while part of the request waits.
+        var event = epoll_event()
+        event.events = (done ? 0 : EPOLLOUT.rawValue) | EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+        event.data.u32 = UInt32(i)
+        if done == slots[i].wantsWrite {
+            epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event)
+            slots[i].wantsWrite = !done
+        }
+        return true
     }
 
     func readResponse(_ i: Int) {
@@ -183,7 +204,7 @@ final class RawConnectionLoop {
             var offset = 0
             while offset < n {
                 let result = buffer.withUnsafeBytes {  // unsafe: parse the bytes just read, inside this call only
-                    slots[i].parser.consume(UnsafeRawBufferPointer(rebasing: $0[offset..<n]))
+                    slots[i].parser.consume(UnsafeRawBufferPointer(rebasing: $0[offset..<n]))  // borrowed view of the recv buffer, valid for this call only
                 }
                 switch result {
                 case .failure: return fail(i, .other)
@@ -205,10 +226,23 @@ final class RawConnectionLoop {
     }
 
     func complete(_ i: Int, _ response: ResponseParser.Response) {
-        finishSlot(i)
         let now = Self.now()
         let latency = now - slots[i].sentAt
         stats.recordResponse(response, correctedNanos: latency, naiveNanos: latency, at: now - plan.runStart, now: now)
+        progress.completed.wrappingAdd(1, ordering: .relaxed)
+        slots[i].counter += 1
+        if response.keepAlive && !plan.trafficClass.newConnectionPerRequest && now < plan.stop && slots[i].quota > 0 {
+            // Keep-alive: the next request goes out on the same connection at once.
+            slots[i].quota -= 1
+            stats.recordSent(at: now - plan.runStart, now: now)
+            progress.sent.wrappingAdd(1, ordering: .relaxed)
+            slots[i].sentAt = now
+            slots[i].written = 0
+            slots[i].parser.expectNoBody = plan.templateIsHead[slots[i].counter % requests.count]
+            _ = writeRequest(i)
+            return
+        }
+        finishSlot(i)
         open(i)
     }
 
@@ -216,6 +250,7 @@ final class RawConnectionLoop {
         finishSlot(i)
         let now = Self.now()
         stats.recordError(kind, at: now - plan.runStart, now: now)
+        progress.errors.wrappingAdd(1, ordering: .relaxed)
         if kind == .refused || kind == .other {
             slots[i].retryAt = now + 10_000_000  // do not spin against a refusing port
         } else {

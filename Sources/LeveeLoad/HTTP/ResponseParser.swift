@@ -67,7 +67,7 @@ public struct ResponseParser: Sendable {
         return finish()
     }
 
-    mutating func consume(_ raw: UnsafeRawBufferPointer) -> Result<(Int, Response?), ParseError> {
+    mutating func consume(_ raw: UnsafeRawBufferPointer) -> Result<(Int, Response?), ParseError> {  // borrowed view of the read buffer: parsed in place, never stored
         var i = 0
         let n = raw.count
         while i < n {
@@ -75,13 +75,13 @@ public struct ResponseParser: Sendable {
             case .statusLine, .headers, .chunkSize, .chunkDataEnd, .trailers:
                 let j: Int
                 if let base = raw.baseAddress, let hit = memchr(base + i, 0x0A, n - i) {
-                    j = base.distance(to: UnsafeRawPointer(hit))
+                    j = base.distance(to: UnsafeRawPointer(hit))  // borrowed view of the read buffer: parsed in place, never stored
                 } else {
                     j = n
                 }
                 if j == n {
                     if carry.count + (n - i) > Self.maxLine { return .failure(.lineTooLong) }
-                    carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i..<n]))
+                    carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i..<n]))  // borrowed view of the read buffer: parsed in place, never stored
                     return .success((n, nil))
                 }
                 var done: Response?
@@ -89,13 +89,13 @@ public struct ResponseParser: Sendable {
                 if carry.isEmpty {
                     var end = j
                     if end > i && raw[end - 1] == 0x0D { end -= 1 }
-                    (done, failure) = line(UnsafeRawBufferPointer(rebasing: raw[i..<end]))
+                    (done, failure) = line(UnsafeRawBufferPointer(rebasing: raw[i..<end]))  // borrowed view of the read buffer: parsed in place, never stored
                 } else {
-                    carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i..<j]))
+                    carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i..<j]))  // borrowed view of the read buffer: parsed in place, never stored
                     if carry.last == 0x0D { carry.removeLast() }
                     let copy = carry
                     carry.removeAll(keepingCapacity: true)
-                    copy.withUnsafeBytes { (done, failure) = line($0) }
+                    copy.withUnsafeBytes { (done, failure) = line($0) }  // borrowed view of the read buffer: parsed in place, never stored
                 }
                 i = j + 1
                 if let failure { return .failure(failure) }
@@ -120,7 +120,7 @@ public struct ResponseParser: Sendable {
     }
 
     /// One line without its CRLF.
-    mutating func line(_ l: UnsafeRawBufferPointer) -> (Response?, ParseError?) {
+    mutating func line(_ l: UnsafeRawBufferPointer) -> (Response?, ParseError?) {  // borrowed view of the read buffer: parsed in place, never stored
         switch state {
         case .statusLine:
             if l.isEmpty { return (nil, nil) }  // tolerate a stray CRLF between responses
@@ -190,7 +190,7 @@ public struct ResponseParser: Sendable {
         return response
     }
 
-    mutating func header(_ l: UnsafeRawBufferPointer) {
+    mutating func header(_ l: UnsafeRawBufferPointer) {  // borrowed view of the read buffer: parsed in place, never stored
         // Only names starting with c, t, r or x matter; most headers are skipped on their first byte.
         guard let first = l.first else { return }
         switch first | 0x20 {
@@ -200,10 +200,10 @@ public struct ResponseParser: Sendable {
         var colon = 0
         while colon < l.count && l[colon] != 0x3A { colon += 1 }
         guard colon < l.count else { return }
-        let name = UnsafeRawBufferPointer(rebasing: l[0..<colon])
+        let name = UnsafeRawBufferPointer(rebasing: l[0..<colon])  // borrowed view of the read buffer: parsed in place, never stored
         var v = colon + 1
         while v < l.count && (l[v] == 0x20 || l[v] == 0x09) { v += 1 }
-        let value = UnsafeRawBufferPointer(rebasing: l[v..<l.count])
+        let value = UnsafeRawBufferPointer(rebasing: l[v..<l.count])  // borrowed view of the read buffer: parsed in place, never stored
         switch name.count {
         case 14 where Self.equals(name, "content-length"):
             var length = 0
@@ -230,23 +230,23 @@ public struct ResponseParser: Sendable {
     }
 
     /// ASCII case-insensitive comparison against a lowercase literal.
-    static func equals(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
+    static func equals(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {  // borrowed view of the read buffer: parsed in place, never stored
         guard bytes.count == lower.utf8CodeUnitCount else { return false }
         let p = lower.utf8Start
         for i in 0..<bytes.count where bytes[i] | 0x20 != p[i] | 0x20 { return false }
         return true
     }
 
-    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
+    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {  // borrowed view of the read buffer: parsed in place, never stored
         guard bytes.count >= lower.utf8CodeUnitCount else { return false }
-        return equals(UnsafeRawBufferPointer(rebasing: bytes[0..<lower.utf8CodeUnitCount]), lower)
+        return equals(UnsafeRawBufferPointer(rebasing: bytes[0..<lower.utf8CodeUnitCount]), lower)  // borrowed view of the read buffer: parsed in place, never stored
     }
 
-    static func contains(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
+    static func contains(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {  // borrowed view of the read buffer: parsed in place, never stored
         let m = lower.utf8CodeUnitCount
         guard bytes.count >= m else { return false }
         for start in 0...(bytes.count - m)
-        where equals(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + m)]), lower) { return true }
+        where equals(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + m)]), lower) { return true }  // borrowed view of the read buffer: parsed in place, never stored
         return false
     }
 }

@@ -30,7 +30,7 @@ public enum CaptureReader {
             guard r == 1, let header, let data else { continue }
             let h = header.pointee
             let timestamp = Int64(h.ts.tv_sec) * 1_000_000_000 + Int64(h.ts.tv_usec) * 1000
-            let packet = Array(UnsafeBufferPointer(start: data, count: Int(h.caplen)))
+            let packet = Array(UnsafeBufferPointer(start: data, count: Int(h.caplen)))  // libpcap's packet buffer lives until the next read; copied into an Array here
             if let segment = PacketDecoder.tcpSegment(packet, linkType: linkType) {
                 flows.add(segment, timestamp: timestamp)
             }

@@ -1,9 +1,12 @@
+import Levee
+
 extension ProxyConfiguration {
-    /// The configuration of `levee serve --listen ADDR --upstream URL [--admin ADDR] [--workers N]`:
-    /// one route `/` to one pool named `upstream` holding every `--upstream`, defaults elsewhere.
+    /// The configuration of `levee serve --listen ADDR --upstream URL [--admin ADDR] [--workers N]
+    /// [--limit "10/s burst 20"]`: one route `/` to one pool named `upstream` holding every
+    /// `--upstream`, defaults elsewhere; `limit` adds one per-address rule answered with 429.
     /// Errors name the flag (`--upstream[0]`) instead of a line.
     public static func quickForm(
-        listen: [String], upstreams: [String], admin: String?, workers: Int?,
+        listen: [String], upstreams: [String], admin: String?, workers: Int?, limit: String? = nil,
         environment: [String: String] = [:]
     ) throws(ConfigurationErrors) -> ProxyConfiguration {
         let source = "command line"
@@ -43,6 +46,13 @@ extension ProxyConfiguration {
         }
         if let workers {
             if (1...1024).contains(workers) { configuration.workers = workers } else { fail("--workers", "must be 1...1024") }
+        }
+        if let limit {
+            do {
+                configuration.filter = .quick(limit: try Quota(parsing: limit))
+            } catch {
+                fail("--limit", "\(error) (e.g. --limit \"10/s burst 20\")")
+            }
         }
         if errors.isEmpty {
             for problem in configuration.validationProblems() {

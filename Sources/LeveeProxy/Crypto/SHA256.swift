@@ -7,7 +7,7 @@ public enum SHA256 {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let input = Array(bytes)
-        input.withUnsafeBytes { raw in
+        input.withUnsafeBytes { raw in  // libcrypto reads the array's storage during the call only
             // EVP_Digest reads `count` bytes from the array's storage and writes 32 into `out`.
             _ = EVP_Digest(raw.baseAddress, raw.count, &out, &length, EVP_sha256(), nil)
         }

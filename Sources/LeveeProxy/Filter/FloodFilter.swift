@@ -41,6 +41,11 @@ public final class FloodFilter: RequestFilter {
     let challengesPassed = StripedCounter()
     let challengesFailed = StripedCounter()
     let untrustedForwarding = StripedCounter()
+    /// 403 answers for banned clients, built once (JSON and HTML bodies).
+    let bannedJSON = LocalResponse(RateLimitResponse.forbidden(accept: nil, detail: FloodFilter.bannedDetail))
+    let bannedHTML = LocalResponse(RateLimitResponse.forbidden(accept: "text/html", detail: FloodFilter.bannedDetail))
+    static let bannedDetail = "This client is temporarily banned."
+    static let htmlBytes: [UInt8] = Array("html".utf8)
 
     /// A rule with its table and counters.
     struct CompiledRule: Sendable {
@@ -101,8 +106,10 @@ public final class FloodFilter: RequestFilter {
 
         if clientClass == .banned, let address = identity.address, let ban = bans.activeBan(for: address, now: now) {
             refusedWhileBanned.add(1, stripe: stripe)
-            return .respond(LocalResponse(RateLimitResponse.forbidden(
-                accept: accept, detail: "This client is temporarily banned.", retryAfter: ban.remaining(at: now))))
+            // The flood path: a prebuilt answer, only `Retry-After` changes.
+            var response = Self.mentionsHTML(accept) && AcceptPreference.prefersHTML(accept) ? bannedHTML : bannedJSON
+            response.headers.replaceOrAdd(name: "Retry-After", value: RateLimitHeaders.retryAfterValue(ban.remaining(at: now)))
+            return .respond(response)
         }
 
         // The usual case is one matching limit: kept out of arrays so that it allocates nothing.
@@ -257,7 +264,7 @@ public final class FloodFilter: RequestFilter {
             let ban = bans.escalate(address, now: now, reason: "rule \(rule.name)")
             counters.add(.banned)
             return .respond(LocalResponse(RateLimitResponse.forbidden(
-                accept: accept, detail: "This client is temporarily banned.", retryAfter: ban.remaining(at: now))))
+                accept: accept, detail: Self.bannedDetail, retryAfter: ban.remaining(at: now))))
         }
     }
 
@@ -364,6 +371,24 @@ public final class FloodFilter: RequestFilter {
 
     /// The limiter clock's reading now.
     public var now: UInt64 { clock.now() }
+
+    /// Whether `accept` contains "html" (ASCII case-insensitive): a byte scan that spares parsing
+    /// the field for the API and flood clients that never ask for HTML.
+    static func mentionsHTML(_ accept: String?) -> Bool {
+        guard let accept else { return false }
+        let pattern = htmlBytes
+        var matched = 0
+        for byte in accept.utf8 {
+            let lower = byte | 0x20
+            if lower == pattern[matched] {
+                matched += 1
+                if matched == pattern.count { return true }
+            } else {
+                matched = lower == pattern[0] ? 1 : 0
+            }
+        }
+        return false
+    }
 
     /// Unix time in whole seconds from the system's real-time clock.
     @Sendable public static func unixTime() -> Int64 {

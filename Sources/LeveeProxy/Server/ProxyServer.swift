@@ -88,13 +88,13 @@ public final class ProxyServer: Service, Sendable {
         guard !alreadyStarted else { return }
         var channels: [any Channel] = []
         var helpers: [ServerQuiescingHelper] = []
-        // Certificates are loaded before anything is bound: a bad file fails the start.
-        var tlsContexts: [Int: TLSServerContext] = [:]
-        for (index, listener) in listeners.enumerated() {
-            if let tls = listener.tls { tlsContexts[index] = try TLSServerContext(configuration: tls) }
-        }
-        state.withLock { $0.tlsContexts = tlsContexts }
         do {
+            // Certificates are loaded before anything is bound: a bad file fails the start.
+            var tlsContexts: [Int: TLSServerContext] = [:]
+            for (index, listener) in listeners.enumerated() {
+                if let tls = listener.tls { tlsContexts[index] = try TLSServerContext(configuration: tls) }
+            }
+            state.withLock { $0.tlsContexts = tlsContexts }
             for (index, listener) in listeners.enumerated() {
                 var port = listener.port
                 for binding in loops {
@@ -109,6 +109,7 @@ public final class ProxyServer: Service, Sendable {
             }
         } catch {
             for channel in channels { try? await channel.close() }
+            state.withLock { $0.started = false }  // a failed start may be retried
             throw error
         }
         let addresses = channels.enumerated().compactMap { index, channel in
@@ -157,6 +158,9 @@ public final class ProxyServer: Service, Sendable {
         }
         for future in drained { try? await future.get() }
         forced.cancel()
+        // Drop the helpers while the loops still run: their deinit completes a promise on its
+        // loop, which must not happen after the event loop group has shut down.
+        state.withLock { $0.quiescingHelpers = [] }
         for channel in channels { try? await channel.close() }
         for binding in loops {
             let context = binding.context

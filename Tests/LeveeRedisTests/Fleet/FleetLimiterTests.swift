@@ -9,16 +9,16 @@ import Testing
 struct FleetLimiterTests {
     /// A client whose timeouts leave room for a machine busy with parallel tests; the test of a
     /// slow Redis sets its own short timeout.
-    static func client(port: Int, commandTimeout: Duration = .seconds(3)) -> RESPClient {
+    static func client(port: Int, commandTimeout: Duration = .seconds(10)) -> RESPClient {
         RESPClient(
             configuration: RESPClientConfiguration(
-                port: port, connectTimeout: .seconds(2), commandTimeout: commandTimeout,
+                port: port, connectTimeout: .seconds(5), commandTimeout: commandTimeout,
                 backoff: RESPBackoff(initial: .milliseconds(10), maximum: .milliseconds(100))),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
     }
 
     /// Polls `condition` every few milliseconds until it holds or `timeout` passes.
-    static func eventually(within timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
+    static func eventually(within timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if condition() { return true }
@@ -179,6 +179,31 @@ struct FleetLimiterTests {
         #expect(limiter.statistics.redis.timeouts >= 1)
         server.resume()
         #expect(try await Self.eventually { limiter.acquire(key: "s").isAllowed && limiter.isRedisAvailable })
+    }
+
+    @Test("a refund returns tokens to the local balance, never beyond one lease")
+    func refund() async throws {
+        let server = try await RedisServerProcess.start()
+        defer { server.stop() }
+        let rule = FleetRule(name: "refund", quota: Quota(rate: 1, period: .seconds(60), burst: 10),
+                             leaseSize: 4, refillThreshold: 0, initialCredit: 0)
+        let limiter = FleetLimiter(rule: rule, gcra: RedisGCRA(client: Self.client(port: server.port)))
+        defer { _ = limiter.gcra.client.close() }
+        // Ask (denied: no credit) until the first lease of 4 has arrived; spend nothing.
+        var spentEarly = false
+        let leased = try await Self.eventually {
+            if limiter.statistics.tokensLeased == 4 { return true }
+            if limiter.acquire(key: "r").isAllowed { spentEarly = true }
+            return false
+        }
+        #expect(leased && !spentEarly)
+        let first = limiter.acquire(key: "r", cost: 2)
+        #expect(first.isAllowed && first.remaining == 2)
+        limiter.refund(key: "r", tokens: 2)
+        #expect(limiter.acquire(key: "r").remaining == 3, "the 2 tokens came back")
+        limiter.refund(key: "r", tokens: 100)
+        #expect(limiter.acquire(key: "r", cost: 4).isAllowed)
+        #expect(!limiter.acquire(key: "r").isAllowed, "capped at one lease: nothing beyond the 4")
     }
 
     @Test("the local table stays within its capacity whatever keys arrive")

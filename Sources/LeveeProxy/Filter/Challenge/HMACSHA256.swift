@@ -13,8 +13,8 @@ public struct HMACSHA256: Sendable {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 32
         key.withUnsafeBufferPointer { k in  // read-only views of the key and message for the C call
-            message.withUnsafeBufferPointer { m in
-                out.withUnsafeMutableBufferPointer { o in
+            message.withUnsafeBufferPointer { m in  // libcrypto reads and writes the arrays' storage during the call only
+                out.withUnsafeMutableBufferPointer { o in  // libcrypto reads and writes the arrays' storage during the call only
                     _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, o.baseAddress, &length)
                 }
             }
