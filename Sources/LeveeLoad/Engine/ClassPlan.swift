@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// The immutable, pre-computed form of a traffic class for one run: absolute times, the target
 /// address, pre-encoded requests, per-client quotas. Shared read-only by every client of the class.
@@ -28,10 +29,17 @@ final class ClassPlan: Sendable {
     let timeout: Int64
     /// Requests each client may send (the class's cap split evenly).
     let quotas: [Int]
+    /// Set for an `https://` target: each connection starts with a TLS handshake.
+    let tlsContext: NIOSSLContext?
+    /// SNI sent in the handshake (nil for an address literal).
+    let serverName: String?
 
     init(index: Int, trafficClass c: TrafficClass, scenario: Scenario, target: SocketAddress, runStart: Int64,
-         replay: [ReplayItem]?, globalQuota: Int?) {
+         replay: [ReplayItem]?, globalQuota: Int?, tlsContext: NIOSSLContext? = nil) {
         self.index = index
+        self.tlsContext = tlsContext
+        let host = scenario.target.host
+        serverName = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
         trafficClass = c
         self.target = target
         targetIP = target.ipAddress ?? "127.0.0.1"

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Runs a ``Scenario``: spreads each class's clients over the event loops (one per thread), starts them
 /// at a common instant, waits until every client has stopped (duration, count limits) and merges what
@@ -24,6 +25,15 @@ public struct LoadEngine: Sendable {
         self.allowRemote = allowRemote
     }
 
+    /// The client TLS context of an `https://` run: HTTP/1.1 by ALPN, certificates not verified
+    /// (a load generator measures a service under test; it does not authenticate it).
+    static func makeTLSContext(_ scenario: Scenario) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        configuration.applicationProtocols = ["http/1.1"]
+        return try NIOSSLContext(configuration: configuration)
+    }
+
     /// Runs the scenario to its end. `progress` is called about once a second.
     public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> LoadReport {
         try scenario.validate()
@@ -38,6 +48,7 @@ public struct LoadEngine: Sendable {
                                      bytes: ByteBuffer(bytes: $0.bytes), isHead: $0.bytes.starts(with: Array("HEAD ".utf8)))
             }
         }
+        let tlsContext = try scenario.target.tls ? Self.makeTLSContext(scenario) : nil
         let group = MultiThreadedEventLoopGroup(numberOfThreads: scenario.threads)
         defer { group.shutdownGracefully { _ in } }
         let loops = Array(group.makeIterator())
@@ -46,7 +57,8 @@ public struct LoadEngine: Sendable {
         let plans = scenario.classes.enumerated().map { i, c in
             ClassPlan(index: i, trafficClass: c, scenario: scenario, target: target, runStart: runStart,
                       replay: replays[i],
-                      globalQuota: scenario.maxRequests.map { $0 / classCount + (i < $0 % classCount ? 1 : 0) })
+                      globalQuota: scenario.maxRequests.map { $0 / classCount + (i < $0 % classCount ? 1 : 0) },
+                      tlsContext: tlsContext)
         }
         // Closed-loop classes of ordinary requests run on plain epoll threads (see RawConnectionLoop), as many as event loops.
         var rawResults: [(Int, EventLoopFuture<ClassStatistics>)] = []

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 #if canImport(Glibc)
 import Glibc
@@ -176,6 +177,10 @@ final class LoadWorker {
         return bootstrap.channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 let worker = bound.value
+                if let tls = worker.plan.tlsContext {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: tls, serverHostname: worker.plan.serverName))
+                }
                 try channel.pipeline.syncOperations.addHandler(LoadWorkerHandler(worker: worker, generation: worker.generation))
             }
         }

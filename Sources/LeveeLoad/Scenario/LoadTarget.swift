@@ -1,20 +1,28 @@
 import NIOCore
 
-/// Where a load run sends its requests: an `http://` URL split into its parts.
+/// Where a load run sends its requests: an `http://` or `https://` URL split into its parts.
 public struct LoadTarget: Sendable, Equatable {
+    /// `https://`: every connection speaks TLS (HTTP/1.1 over TLS, certificates not verified,
+    /// SNI sent for host names).
+    public var tls: Bool = false
     /// The host as written in the URL (a name or an address).
     public var host: String
     public var port: Int
     /// The path and query of the URL ("/" when none was given).
     public var path: String
 
-    /// Parses `http://host[:port][/path]`. HTTPS is not supported (the generator speaks plain HTTP/1.1).
+    /// Parses `http://host[:port][/path]` or `https://host[:port][/path]` (HTTP/1.1 over TLS).
     public init(url: String) throws(LoadError) {
         var rest = Substring(url)
-        guard rest.lowercased().hasPrefix("http://") else {
-            throw .invalidTarget(url, "only http:// URLs are supported")
+        if rest.lowercased().hasPrefix("https://") {
+            tls = true
+            rest = rest.dropFirst("https://".count)
+        } else if rest.lowercased().hasPrefix("http://") {
+            rest = rest.dropFirst("http://".count)
+        } else {
+            throw .invalidTarget(url, "only http:// and https:// URLs are supported")
         }
-        rest = rest.dropFirst("http://".count)
+        let defaultPort = tls ? 443 : 80
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         let path = rest[slash...]
@@ -24,7 +32,7 @@ public struct LoadTarget: Sendable, Equatable {
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             let after = authority[authority.index(after: close)...]
             if after.isEmpty {
-                port = 80
+                port = defaultPort
             } else if after.hasPrefix(":"), let p = Int(after.dropFirst()), (1...65535).contains(p) {
                 port = p
             } else {
@@ -38,7 +46,7 @@ public struct LoadTarget: Sendable, Equatable {
             port = p
         } else {
             host = String(authority)
-            port = 80
+            port = defaultPort
         }
         if host.isEmpty { throw .invalidTarget(url, "missing host") }
     }
@@ -46,7 +54,7 @@ public struct LoadTarget: Sendable, Equatable {
     /// `Host` header value.
     public var hostHeader: String {
         let h = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? h : "\(h):\(port)"
+        return port == (tls ? 443 : 80) ? h : "\(h):\(port)"
     }
 
     /// True for 127.0.0.0/8, ::1 and `localhost`: the only targets allowed without `--allow-remote`.

@@ -44,6 +44,12 @@ public struct Scenario: Sendable, Equatable {
             if c.identity != .sourceAddress && c.source == nil {
                 throw .invalidScenario("class \(c.name): identity \(c.identity.rawValue) needs a source range to announce")
             }
+            if target.tls && (c.identity == .proxyV1 || c.identity == .proxyV2) {
+                throw .invalidScenario("class \(c.name): PROXY protocol identities cannot be used with an https:// target")
+            }
+            if target.tls, case .pcapReplay = c.profile {
+                throw .invalidScenario("class \(c.name): pcap replay sends plain HTTP; use an http:// target")
+            }
         }
         for t in thresholds where t.scope != "total" && !names.contains(t.scope) {
             throw .invalidThreshold(t.expression, "no class named \(t.scope)")

@@ -214,9 +214,11 @@ public final class LeveeApplication: Sendable {
             problems.append(.init(field: field, message: "\(what) cannot change on reload (\(before) → \(after)); restart levee to change it"))
         }
         let describeListeners = { (c: ProxyConfiguration) in
-            c.listeners.map { "\($0.host):\($0.port)\($0.proxyProtocol ? " proxy_protocol" : "")" }.joined(separator: ", ")
+            c.listeners.map { "\($0.host):\($0.port)\($0.proxyProtocol ? " proxy_protocol" : "")\($0.tls != nil ? " tls" : "")" }
+                .joined(separator: ", ")
         }
-        if old.listeners != new.listeners { refuse("listen", "listeners", describeListeners(old), describeListeners(new)) }
+        // TLS certificates and settings may change (the proxy re-reads them); turning TLS on or off may not.
+        if old.listeners.map(\.reloadIdentity) != new.listeners.map(\.reloadIdentity) { refuse("listen", "listeners", describeListeners(old), describeListeners(new)) }
         if old.workers != new.workers {
             refuse("server.workers", "workers", old.workers.map(String.init) ?? "auto", new.workers.map(String.init) ?? "auto")
         }

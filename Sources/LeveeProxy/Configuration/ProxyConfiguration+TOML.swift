@@ -75,9 +75,14 @@ extension ProxyConfiguration {
         if let listeners = reader.tableArray("listen") {
             if listeners.isEmpty { reader.report("listen", "no listener: add a [[listen]] table with an address") }
             for var listen in listeners {
+                var tls: ListenerTLSConfiguration?
+                if var tlsReader = listen.table("tls") {
+                    tls = ListenerTLSConfiguration.decode(&tlsReader, baseDirectory: diagnostics.baseDirectory)
+                    tlsReader.finish()
+                }
                 if let (host, port) = listen.hostPort("address") {
                     configuration.listeners.append(
-                        ListenerConfiguration(host: host, port: port, proxyProtocol: listen.bool("proxy_protocol") ?? false))
+                        ListenerConfiguration(host: host, port: port, proxyProtocol: listen.bool("proxy_protocol") ?? false, tls: tls))
                 } else {
                     _ = listen.bool("proxy_protocol")
                     if listen.table["address"] == nil { listen.report("address", "missing (e.g. address = \"127.0.0.1:8080\")") }

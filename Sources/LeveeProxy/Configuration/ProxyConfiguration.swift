@@ -64,11 +64,14 @@ public struct ListenerConfiguration: Sendable, Equatable {
     public var port: Int
     /// Expect a PROXY protocol (v1 or v2) header first; believed only from trusted networks.
     public var proxyProtocol: Bool
+    /// Terminate TLS here (HTTPS, and HTTP/2 when offered by ALPN); nil serves plain HTTP/1.1.
+    public var tls: ListenerTLSConfiguration?
 
-    public init(host: String, port: Int, proxyProtocol: Bool = false) {
+    public init(host: String, port: Int, proxyProtocol: Bool = false, tls: ListenerTLSConfiguration? = nil) {
         self.host = host
         self.port = port
         self.proxyProtocol = proxyProtocol
+        self.tls = tls
     }
 }
 

@@ -19,7 +19,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let loop: LoopContext
-    private let guardHandler: ConnectionGuardHandler
+    /// The raw-byte guard of an HTTP/1 connection; nil on an HTTP/2 stream (NIOHTTP2 and the
+    /// connection's handlers defend the connection there).
+    private let guardHandler: ConnectionGuardHandler?
+    /// Set when TLS is terminated here: the request context carries `isTLS` and the JA4.
+    private let tls: TLSConnectionInfo?
     private let logger: Logger
     private let accessLogger: AccessLogger?
     private var context: ChannelHandlerContext?
@@ -48,9 +52,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var deadlineTimer: Scheduled<Void>?
     private var deadlineTimerFiresAt = NIODeadline.distantFuture
 
-    init(loop: LoopContext, guardHandler: ConnectionGuardHandler, logger: Logger, accessLogger: AccessLogger? = nil) {
+    init(
+        loop: LoopContext, guardHandler: ConnectionGuardHandler?, tls: TLSConnectionInfo? = nil, logger: Logger,
+        accessLogger: AccessLogger? = nil
+    ) {
         self.loop = loop
         self.guardHandler = guardHandler
+        self.tls = tls
         self.logger = logger
         self.accessLogger = accessLogger
     }
@@ -115,7 +123,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func read(context: ChannelHandlerContext) {
         if shouldHoldReads {
             pendingRead = true
-            guardHandler.setReadsHeldBack(true)
+            guardHandler?.setReadsHeldBack(true)
             return
         }
         context.read()
@@ -177,7 +185,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             exchange = nil
             loop.statistics.inFlightRequests.wrappingSubtract(1, ordering: .relaxed)
         }
-        loop.metrics.bytesIn.increment(by: Int64(guardHandler.bytesReceived))
+        loop.metrics.bytesIn.increment(by: Int64(guardHandler?.bytesReceived ?? 0))
         context.fireChannelInactive()
     }
 
@@ -205,12 +213,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
         switch RequestValidation.validate(head, limits: configuration.limits) {
         case .failure(let failure):
-            guardHandler.headReceived(hasBody: false)
+            guardHandler?.headReceived(hasBody: false)
             respondLocal(ex, status: failure.status, reason: failure.reason, forceClose: true)
             return
         case .success(let framing):
             ex.framing = framing
-            guardHandler.headReceived(hasBody: framing != .none)
+            guardHandler?.headReceived(hasBody: framing != .none)
         }
         ex.requestDeadline = ex.startedAt + configuration.timeouts.request
         checkDeadlines(by: ex.requestDeadline)
@@ -228,7 +236,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
 
         let request = RequestContext(
-            head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name)
+            head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name,
+            isTLS: tls != nil, ja4: tls?.ja4)
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders):
             if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders }
@@ -278,7 +287,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func receiveEnd(_ trailers: HTTPHeaders?) {
         guard let ex = exchange else { return }
         ex.requestEnded = true
-        if ex.framing != .none { guardHandler.bodyFinished() }
+        if ex.framing != .none { guardHandler?.bodyFinished() }
         switch ex.phase {
         case .forwarding:
             ex.upstream?.send(.end(trailers))
@@ -302,7 +311,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func resumeReadIfPossible() {
         guard pendingRead, !shouldHoldReads, let context else { return }
         pendingRead = false
-        guardHandler.setReadsHeldBack(false)
+        guardHandler?.setReadsHeldBack(false)
         context.read()
     }
 
@@ -317,6 +326,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let (headers, expectsContinue) = ex.head.headers.upstreamRequestHeaders(
             chunked: ex.framing == .chunked, hostRewrite: entry.route.hostRewrite, fallbackHost: fallbackHost,
             clientIP: peerIP, xForwardedFor: forwarding.xForwardedFor, xForwardedProto: forwarding.xForwardedProto,
+            scheme: tls == nil ? "http" : "https",
             via: runtime.viaValue)
         ex.upstreamHead = HTTPRequestHead(version: .http1_1, method: ex.head.method, uri: ex.head.uri, headers: headers)
 
@@ -525,7 +535,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 context.close(promise: nil)
             }
         } else {
-            guardHandler.readyForNextRequest()
+            guardHandler?.readyForNextRequest()
             context.writeAndFlush(Self.wrapOutboundOut(.end(trailers)), promise: nil)
             deliverPipelined()
         }

@@ -47,7 +47,7 @@ extension HTTPHeaders {
     /// `Via` are set. Returns whether the client expects `100 Continue`.
     func upstreamRequestHeaders(
         chunked: Bool, hostRewrite: String?, fallbackHost: String?, clientIP: String?,
-        xForwardedFor: ForwardingConfiguration.XForwardedFor, xForwardedProto: Bool, via: String?
+        xForwardedFor: ForwardingConfiguration.XForwardedFor, xForwardedProto: Bool, scheme: String = "http", via: String?
     ) -> (headers: HTTPHeaders, expectsContinue: Bool) {
         let connectionNamed = namesListedInConnection()
         let forwardedFor = clientIP == nil ? .off : xForwardedFor
@@ -98,7 +98,7 @@ extension HTTPHeaders {
             case .off: break
             }
         }
-        if xForwardedProto { out.add(name: "x-forwarded-proto", value: "http") }
+        if xForwardedProto { out.add(name: "x-forwarded-proto", value: scheme) }
         if let via { out.add(name: "via", value: via) }
         return (out, expectsContinue)
     }

@@ -62,6 +62,15 @@ public enum FilterVerdict: Sendable {
 /// loop once per request, after the head is decoded and the route chosen; must not block.
 public protocol RequestFilter: Sendable {
     func evaluate(_ request: RequestContext) -> FilterVerdict
+
+    /// A client connection was closed for abuse below HTTP requests (for example an HTTP/2
+    /// rapid-reset flood): charge the client as for exceeding a limit. Called on an event loop.
+    func connectionAbused(socketAddress: SocketAddress?, reason: String)
+}
+
+extension RequestFilter {
+    /// Default: nothing to charge.
+    public func connectionAbused(socketAddress: SocketAddress?, reason: String) {}
 }
 
 /// The filter used when no rules are configured: forwards everything.

@@ -32,6 +32,7 @@ public final class ProxyServer: Service, Sendable {
     private let metrics: ProxyMetrics
     private let registry = ConnectionRegistry()
     private let accessLogger: AccessLogger?
+    private let tlsMetrics = TLSMetrics()
     private let state: Mutex<State>
 
     private struct LoopBinding: Sendable {
@@ -46,6 +47,8 @@ public final class ProxyServer: Service, Sendable {
         /// One per listening socket: a `ServerQuiescingHelper` tracks a single server channel.
         var quiescingHelpers: [ServerQuiescingHelper] = []
         var boundAddresses: [SocketAddress] = []
+        /// TLS contexts by listener index (replaced on reload, so certificates follow the config).
+        var tlsContexts: [Int: TLSServerContext] = [:]
         var started = false
         var stopped = false
     }
@@ -89,11 +92,17 @@ public final class ProxyServer: Service, Sendable {
         var channels: [any Channel] = []
         var helpers: [ServerQuiescingHelper] = []
         do {
-            for listener in listeners {
+            // Certificates are loaded before anything is bound: a bad file fails the start.
+            var tlsContexts: [Int: TLSServerContext] = [:]
+            for (index, listener) in listeners.enumerated() {
+                if let tls = listener.tls { tlsContexts[index] = try TLSServerContext(configuration: tls) }
+            }
+            state.withLock { $0.tlsContexts = tlsContexts }
+            for (index, listener) in listeners.enumerated() {
                 var port = listener.port
                 for binding in loops {
                     let helper = ServerQuiescingHelper(group: binding.eventLoop)
-                    let channel = try await makeBootstrap(on: binding, listener: listener, quiescing: helper)
+                    let channel = try await makeBootstrap(on: binding, listener: listener, index: index, quiescing: helper)
                         .bind(host: listener.host, port: port).get()
                     channels.append(channel)
                     helpers.append(helper)
@@ -166,7 +175,9 @@ public final class ProxyServer: Service, Sendable {
     /// Replaces routes, pools, limits, timeouts, forwarding and the filter for new requests.
     /// Backends that stay keep their health and pooled connections. Listeners are not changed.
     public func apply(configuration: ProxyConfiguration, filter: any RequestFilter) {
+        let tlsContexts = reloadTLSContexts(configuration)
         let runtime = state.withLock { state in
+            state.tlsContexts.merge(tlsContexts) { _, new in new }
             let runtime = ProxyRuntime(configuration: configuration, filter: filter, previous: state.runtime)
             state.runtime = runtime
             return runtime
@@ -202,8 +213,26 @@ public final class ProxyServer: Service, Sendable {
             listeners: addresses.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }, pools: pools)
     }
 
+    /// New TLS contexts for the listeners of `configuration` that match a bound listener (same
+    /// address) and terminate TLS: certificates are re-read on reload. A context that fails to
+    /// build is logged and the old one keeps serving.
+    private func reloadTLSContexts(_ configuration: ProxyConfiguration) -> [Int: TLSServerContext] {
+        var contexts: [Int: TLSServerContext] = [:]
+        for (index, listener) in listeners.enumerated() {
+            guard let updated = configuration.listeners.first(where: { $0.host == listener.host && $0.port == listener.port }),
+                let tls = updated.tls ?? listener.tls
+            else { continue }
+            do {
+                contexts[index] = try TLSServerContext(configuration: tls)
+            } catch {
+                logger.error("TLS certificates not reloaded; the previous ones stay", metadata: ["error": "\(error)"])
+            }
+        }
+        return contexts
+    }
+
     private func makeBootstrap(
-        on binding: LoopBinding, listener: ListenerConfiguration, quiescing: ServerQuiescingHelper
+        on binding: LoopBinding, listener: ListenerConfiguration, index: Int, quiescing: ServerQuiescingHelper
     ) -> ServerBootstrap {
         ServerBootstrap(group: binding.eventLoop)
             .serverChannelOption(.backlog, value: 1024)
@@ -218,16 +247,17 @@ public final class ProxyServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try self.configureConnectionPipeline(channel, listener: listener, binding: binding)
+                    try self.configureConnectionPipeline(channel, listener: listener, index: index, binding: binding)
                 }
             }
     }
 
     /// Builds the pipeline of one accepted client connection, on its event loop:
-    /// admission (connection caps) → [PROXY protocol] → guard (timeouts) → HTTP/1.1 → proxy.
+    /// admission (connection caps) → [PROXY protocol] → [TLS (JA4, SNI, ALPN) → HTTP/2 or]
+    /// guard (timeouts) → HTTP/1.1 → proxy.
     /// No NIO pipelining handler: `ProxyConnectionHandler` orders pipelined requests itself.
     private func configureConnectionPipeline(
-        _ channel: any Channel, listener: ListenerConfiguration, binding: LoopBinding
+        _ channel: any Channel, listener: ListenerConfiguration, index: Int, binding: LoopBinding
     ) throws {
         let loop = binding.context.value
         let runtime = loop.runtime
@@ -253,6 +283,30 @@ public final class ProxyServer: Service, Sendable {
             // `ProxyProtocolHeader`, which `ProxyConnectionHandler` records; a bad header closes.
             try pipeline.addHandler(ByteToMessageHandler(ProxyProtocolDecoder()))
         }
+        // --- TLS termination (see TLS/TLSPipeline.swift) ---
+        if let tlsContext = state.withLock({ $0.tlsContexts[index] }) {
+            let info = TLSConnectionInfo()
+            try TLSPipeline.configure(
+                channel, context: tlsContext, info: info, metrics: tlsMetrics, logger: logger,
+                http1: { [self] channel in try self.configureHTTP1(channel, binding: binding, tls: info) },
+                http2Stream: { [self] stream in
+                    let handler = ProxyConnectionHandler(
+                        loop: binding.context.value, guardHandler: nil, tls: info, logger: self.logger,
+                        accessLogger: self.accessLogger)
+                    try stream.pipeline.syncOperations.addHandler(handler)
+                },
+                onAbuse: { reason in binding.context.value.runtime.filter.connectionAbused(socketAddress: remote, reason: reason) })
+            return
+        }
+        try configureHTTP1(channel, binding: binding, tls: nil)
+    }
+
+    /// guard (timeouts) → HTTP/1.1 → proxy, on a plain connection or after a TLS handshake.
+    private func configureHTTP1(_ channel: any Channel, binding: LoopBinding, tls: TLSConnectionInfo?) throws {
+        let loop = binding.context.value
+        let runtime = loop.runtime
+        let limits = runtime.configuration.limits
+        let pipeline = channel.pipeline.syncOperations
         let guardHandler = ConnectionGuardHandler(limits: limits, idleTimeout: runtime.configuration.timeouts.idle)
         try pipeline.addHandler(guardHandler)
         try pipeline.configureHTTPServerPipeline(
@@ -260,7 +314,7 @@ public final class ProxyServer: Service, Sendable {
             withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: runtime.decoderLimits)
         let handler = ProxyConnectionHandler(
-            loop: loop, guardHandler: guardHandler, logger: logger, accessLogger: accessLogger)
+            loop: loop, guardHandler: guardHandler, tls: tls, logger: logger, accessLogger: accessLogger)
         guardHandler.drainListener = handler
         try pipeline.addHandler(handler)
     }

@@ -20,8 +20,13 @@ public final class ClientHelloSniffer: ChannelInboundHandler, RemovableChannelHa
 
     private var buffered: ByteBuffer?
     private var done = false
+    private let onHello: ((TLSClientHelloEvent) -> Void)?
 
-    public init() {}
+    /// - Parameter onHello: called on the event loop with the event, before it is fired (lets the
+    ///   pipeline record the JA4 for handlers that are added only after the handshake).
+    public init(onHello: ((TLSClientHelloEvent) -> Void)? = nil) {
+        self.onHello = onHello
+    }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !done else {
@@ -51,6 +56,7 @@ public final class ClientHelloSniffer: ChannelInboundHandler, RemovableChannelHa
         }
         guard let event else { return }
         done = true
+        onHello?(event)
         context.fireUserInboundEventTriggered(event)
         let all = buffered!
         buffered = nil

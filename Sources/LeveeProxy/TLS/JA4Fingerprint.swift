@@ -80,3 +80,13 @@ public struct JA4Fingerprint: Sendable, Hashable, CustomStringConvertible {
         String(SHA256.hex(text).prefix(12))
     }
 }
+
+extension JA4Fingerprint {
+    /// Whether `text` has the shape of a JA4 (`a_b_c`: 10 characters, then two 12-digit lower-case hex parts).
+    public static func isWellFormed(_ text: String) -> Bool {
+        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 10 else { return false }
+        let hex = Set("0123456789abcdef")
+        return parts[1].count == 12 && parts[2].count == 12 && parts[1].allSatisfy(hex.contains) && parts[2].allSatisfy(hex.contains)
+    }
+}

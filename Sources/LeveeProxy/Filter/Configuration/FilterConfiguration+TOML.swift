@@ -213,6 +213,12 @@ extension FilterConfiguration {
             else { errors.append(r.error("path", "a path pattern starts with / (e.g. \"/api/*/items\", \"/static/**\")")) }
         }
         if let v = r.strings("routes", &errors) { match.routes = v }
+        if let v = r.strings("ja4", &errors) {
+            for value in v where !JA4Fingerprint.isWellFormed(value) {
+                errors.append(r.error("ja4", "\"\(value)\" is not a JA4 fingerprint (e.g. t13d1516h2_8daaf6152771_e5627efa2ab1)"))
+            }
+            match.ja4 = Set(v)
+        }
         if let v = r.strings("classes", &errors) {
             var classes: [ClientClass] = []
             for (i, text) in v.enumerated() {

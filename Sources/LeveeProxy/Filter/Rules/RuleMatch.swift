@@ -25,10 +25,14 @@ public struct RuleMatch: Sendable, Equatable {
     /// Classes the rule applies to; nil means every class except `trusted` (trusted clients
     /// bypass rules unless a rule names them).
     public var classes: [ClientClass]?
+    /// JA4 TLS client fingerprints (a block or allow list); nil means any. A request that did
+    /// not come over TLS terminated here has no JA4 and never matches a list.
+    public var ja4: Set<String>?
 
     public init(
         methods: [String]? = nil, hosts: [String]? = nil, pathPrefix: String? = nil, pathPattern: GlobPattern? = nil,
-        routes: [String]? = nil, headers: [FieldCondition] = [], cookies: [FieldCondition] = [], classes: [ClientClass]? = nil
+        routes: [String]? = nil, headers: [FieldCondition] = [], cookies: [FieldCondition] = [], classes: [ClientClass]? = nil,
+        ja4: Set<String>? = nil
     ) {
         self.methods = methods
         self.hosts = hosts?.map { $0.lowercased() }
@@ -38,6 +42,7 @@ public struct RuleMatch: Sendable, Equatable {
         self.headers = headers
         self.cookies = cookies
         self.classes = classes
+        self.ja4 = ja4
     }
 
     /// Whether the request described by `facts` satisfies every condition.
@@ -51,6 +56,9 @@ public struct RuleMatch: Sendable, Equatable {
         if let pathPrefix, !facts.path.hasPrefix(pathPrefix) { return false }
         if let pathPattern, !pathPattern.matches(facts.path) { return false }
         if let routes, !routes.contains(facts.route) { return false }
+        if let ja4 {
+            guard let fingerprint = facts.ja4, ja4.contains(fingerprint) else { return false }
+        }
         if let hosts, !hosts.contains(where: { Self.hostMatches($0, facts.host) }) { return false }
         for h in headers {
             let values = facts.headers[h.name]

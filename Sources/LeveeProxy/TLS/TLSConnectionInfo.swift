@@ -1,0 +1,14 @@
+/// What TLS termination learned about one client connection, shared (on its event loop) by the
+/// handlers of the connection and of each of its HTTP/2 streams, so that every request's
+/// `RequestContext` carries `isTLS` and the JA4 of the connection's ClientHello.
+final class TLSConnectionInfo {
+    /// JA4 of the ClientHello, once read (nil if it could not be parsed).
+    var ja4: String?
+    /// The protocol ALPN settled on (`h2`, `http/1.1`), nil before the handshake or without ALPN.
+    var negotiatedProtocol: String?
+
+    init() {}
+}
+
+@available(*, unavailable)
+extension TLSConnectionInfo: Sendable {}

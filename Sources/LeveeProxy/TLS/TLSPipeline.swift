@@ -1,0 +1,64 @@
+import Logging
+import NIOCore
+import NIOHTTP2
+import NIOSSL
+
+/// Builds the pipeline of a TLS client connection:
+/// ClientHelloSniffer (JA4) → NIOSSLServerHandler (certificate by SNI) → TLSProtocolSelector,
+/// which after the handshake adds either HTTP/1.1 (`http1`) or HTTP/2 (NIOHTTP2 with a stream
+/// limit and the rapid-reset defence, then `HTTP2FramePayloadToHTTP1ServerCodec` and `http2Stream`
+/// on each stream so that the HTTP/1 proxy handler serves every stream).
+enum TLSPipeline {
+    static func configure(
+        _ channel: any Channel, context tlsContext: TLSServerContext, info: TLSConnectionInfo, metrics: TLSMetrics,
+        logger: Logger, http1: @escaping (any Channel) throws -> Void, http2Stream: @escaping (any Channel) throws -> Void,
+        onAbuse: @escaping (String) -> Void
+    ) throws {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(ClientHelloSniffer(onHello: { event in info.ja4 = event.ja4?.description }))
+        try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext.sslContext))
+        let settings = tlsContext.configuration
+        let selector = TLSProtocolSelector(handshakeTimeout: settings.handshakeTimeout, info: info, metrics: metrics) { negotiated in
+            if negotiated == "h2" {
+                metrics.http2Connections.increment()
+                try TLSPipeline.configureHTTP2(
+                    channel, settings: settings, metrics: metrics, logger: logger, stream: http2Stream, onAbuse: onAbuse)
+            } else {
+                try http1(channel)
+            }
+        }
+        try pipeline.addHandler(selector)
+    }
+
+    /// The HTTP/2 settings sent to clients and the limits enforced on them.
+    static func http2Configuration(_ settings: ListenerTLSConfiguration) -> NIOHTTP2Handler.Configuration {
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = nioDefaultSettings.filter { $0.parameter != .maxConcurrentStreams } + [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: settings.maxConcurrentStreams)
+        ]
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.streamResetFrameRateLimit.maximumCount = settings.maxResetsPerSecond
+        stream.streamResetFrameRateLimit.windowLength = .seconds(1)
+        return NIOHTTP2Handler.Configuration(connection: connection, stream: stream)
+    }
+
+    private static func configureHTTP2(
+        _ channel: any Channel, settings: ListenerTLSConfiguration, metrics: TLSMetrics, logger: Logger,
+        stream: @escaping (any Channel) throws -> Void, onAbuse: @escaping (String) -> Void
+    ) throws {
+        let configuration = TLSPipeline.http2Configuration(settings)
+        // Stream channels live on the connection's event loop, so the closure can stay loop-bound.
+        let makeStream = NIOLoopBound(stream, eventLoop: channel.eventLoop)
+        let pipeline = channel.pipeline.syncOperations
+        _ = try pipeline.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: configuration.connection, streamConfiguration: configuration.stream
+        ) { streamChannel in
+            streamChannel.eventLoop.makeCompletedFuture {
+                try streamChannel.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try streamChannel.pipeline.syncOperations.addHandler(HTTP2StreamRequestAdapter())
+                try makeStream.value(streamChannel)
+            }
+        }
+        try pipeline.addHandler(HTTP2ConnectionGuard(metrics: metrics, logger: logger, onAbuse: onAbuse))
+    }
+}
