@@ -20,8 +20,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     /// One timer, rescheduled only when a deadline comes earlier than its firing time: when it
     /// fires early for a deadline that moved later it re-arms, so a keep-alive request (header
     /// deadline, then idle deadline) schedules and cancels nothing.
-    private var deadlineTimer: Scheduled<Void>?
-    private var deadlineTimerFiresAt = NIODeadline.distantFuture
+    private var deadlineTimer = EarliestDeadlineTimer()
     private var rateTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     /// Told first when the server starts draining (before NIO's pipelining handler takes the
@@ -109,17 +108,12 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     }
 
     private func wakeUp(by deadline: NIODeadline) {
-        guard deadline < deadlineTimerFiresAt, let context else { return }
-        deadlineTimer?.cancel()
-        deadlineTimerFiresAt = deadline
-        deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.deadlineTimerFired()
-        }
+        guard let context else { return }
+        deadlineTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.deadlineTimerFired() }
     }
 
     private func deadlineTimerFired() {
-        deadlineTimer = nil
-        deadlineTimerFiresAt = .distantFuture
+        deadlineTimer.fired()
         guard let armed else { return }
         if armed.at <= .now() {
             self.armed = nil
@@ -154,9 +148,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
 
     private func cancelTimers() {
         armed = nil
-        deadlineTimer?.cancel()
-        deadlineTimer = nil
-        deadlineTimerFiresAt = .distantFuture
+        deadlineTimer.cancel()
         rateTimer?.cancel()
         rateTimer = nil
     }

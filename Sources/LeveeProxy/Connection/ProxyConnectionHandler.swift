@@ -49,8 +49,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// One timer for the exchange's request and response-header deadlines. It is rescheduled
     /// only when a deadline comes earlier than its firing time; when it fires it checks the
     /// deadlines and re-arms for the nearest, so a keep-alive request schedules nothing.
-    private var deadlineTimer: Scheduled<Void>?
-    private var deadlineTimerFiresAt = NIODeadline.distantFuture
+    private var deadlineTimer = EarliestDeadlineTimer()
 
     init(
         loop: LoopContext, guardHandler: ConnectionGuardHandler?, tls: TLSConnectionInfo? = nil, logger: Logger,
@@ -417,17 +416,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     /// Makes sure the deadline timer fires no later than `deadline`.
     private func checkDeadlines(by deadline: NIODeadline) {
-        guard deadline < deadlineTimerFiresAt, let context else { return }
-        deadlineTimer?.cancel()
-        deadlineTimerFiresAt = deadline
-        deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.deadlineTimerFired()
-        }
+        guard let context else { return }
+        deadlineTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.deadlineTimerFired() }
     }
 
     private func deadlineTimerFired() {
-        deadlineTimer = nil
-        deadlineTimerFiresAt = .distantFuture
+        deadlineTimer.fired()
         guard let ex = exchange else { return }  // idle: the next request arms it again
         let headerDeadline = ex.responseStarted ? nil : ex.headerDeadline
         let now = NIODeadline.now()
@@ -443,9 +437,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     private func cancelDeadlineTimer() {
-        deadlineTimer?.cancel()
-        deadlineTimer = nil
-        deadlineTimerFiresAt = .distantFuture
+        deadlineTimer.cancel()
     }
 
     private func requestTimedOut(_ ex: Exchange) {

@@ -34,8 +34,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// One timer for the idle deadline, rescheduled only when the deadline comes earlier than its
     /// firing time (re-armed when it fires early), so parking and unparking per request
     /// schedules nothing.
-    private var idleTimer: Scheduled<Void>?
-    private var idleTimerFiresAt = NIODeadline.distantFuture
+    private var idleTimer = EarliestDeadlineTimer()
 
     init(backend: Backend) {
         self.backend = backend
@@ -136,17 +135,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     private func wakeUp(by deadline: NIODeadline) {
-        guard deadline < idleTimerFiresAt, let context else { return }
-        idleTimer?.cancel()
-        idleTimerFiresAt = deadline
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.idleTimerFired()
-        }
+        guard let context else { return }
+        idleTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.idleTimerFired() }
     }
 
     private func idleTimerFired() {
-        idleTimer = nil
-        idleTimerFiresAt = .distantFuture
+        idleTimer.fired()
         guard let idleDeadline else { return }  // in use: parking arms it again
         if idleDeadline <= .now() {
             close()
@@ -157,9 +151,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     private func cancelIdleTimer() {
         idleDeadline = nil
-        idleTimer?.cancel()
-        idleTimer = nil
-        idleTimerFiresAt = .distantFuture
+        idleTimer.cancel()
     }
 }
 
