@@ -203,8 +203,18 @@ public struct AccessLogConfiguration: Sendable, Equatable {
 public struct DemoBackendConfiguration: Sendable, Equatable {
     public var host: String
     public var port: Int
-    public init(host: String = "127.0.0.1", port: Int = 8081) {
+    /// Requests per second the backend completes (see ``DemoCapacity``); nil: as fast as it can.
+    public var capacity: Int?
+    /// With a capacity: the least time each request takes.
+    public var serviceTime: TimeAmount
+    /// With a capacity: the longest a request may queue before it is refused with 503.
+    public var maxQueue: TimeAmount
+    public init(host: String = "127.0.0.1", port: Int = 8081, capacity: Int? = nil,
+                serviceTime: TimeAmount = .zero, maxQueue: TimeAmount = .seconds(1)) {
         self.host = host
         self.port = port
+        self.capacity = capacity
+        self.serviceTime = serviceTime
+        self.maxQueue = maxQueue
     }
 }
