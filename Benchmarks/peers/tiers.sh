@@ -129,9 +129,15 @@ http {
     client_body_temp_path $WORK/nginx/body; proxy_temp_path $WORK/nginx/proxy;
     fastcgi_temp_path $WORK/nginx/fastcgi; uwsgi_temp_path $WORK/nginx/uwsgi; scgi_temp_path $WORK/nginx/scgi;
     keepalive_requests 10000000;
-    geo \$limit_key {
-        default \$binary_remote_addr;
-        127.255.0.0/16 "";
+    # geo values are literal strings, so the trusted network is looked up with geo and the key
+    # (the address, or empty = not limited) chosen with map, which does expand variables.
+    geo \$trusted_client {
+        default 0;
+        127.255.0.0/16 1;
+    }
+    map \$trusted_client \$limit_key {
+        0 \$binary_remote_addr;
+        1 "";
     }
     limit_req_zone \$limit_key zone=perip:32m rate=5r/s;
     limit_req_status 429;
