@@ -10,7 +10,7 @@
 #          accept those sections yet gets the file without them (the blocks between `# >>> tiers`
 #          and `# <<< tiers`), and the report says so: that is the "before" figure.
 #   nginx  one worker, `limit_req` with the same per-address quota (rate=5r/s burst=10 nodelay,
-#          429), the trusted network exempt through `geo` (what an nginx operator would do);
+#          429), the trusted network exempt through geo + map (what an nginx operator would do);
 #          nginx has no equivalent of a verified client.
 # Through each, `levee load` runs three scenarios:
 #   Benchmarks/scenarios/tiers-idle.toml      the trusted and verified clients alone (idle p99)
