@@ -50,7 +50,7 @@ import Testing
         #expect(defaults.queue == 1000 && defaults.queueTimeout == .seconds(1))
         // Bounds given without an initial limit: it starts inside them.
         let small = try #require(try parse("max_limit = 3").upstreams["app"]?.concurrency)
-        #expect(small.initialLimit == 3)
+        #expect(small.initialLimit == 3 && small.minLimit == 3)
         #expect(try parse("enabled = false").upstreams["app"]?.concurrency == nil)
         let noSection = try ProxyConfiguration.parse(
             "[[route]]\nupstream = \"app\"\n[upstream.app]\nbackends = [\"127.0.0.1:9000\"]\n", file: "t.toml")
