@@ -233,6 +233,10 @@ extension ProxyConfiguration {
         if let v = pool.duration("ejection_time") { model.ejectionTime = v }
         if let v = pool.int("retries", in: 0...10) { model.maxRetries = v }
         if let v = pool.int("max_idle_per_loop", in: 0...100_000) { model.maxIdlePerLoop = v }
+        if var concurrency = pool.table("concurrency") {
+            model.concurrency = ConcurrencyConfiguration.decode(&concurrency)
+            concurrency.finish()
+        }
         return model
     }
 

@@ -132,11 +132,15 @@ public struct UpstreamPoolConfiguration: Sendable, Equatable {
     public var maxRetries: Int
     /// Idle keep-alive connections kept per event loop per backend.
     public var maxIdlePerLoop: Int
+    /// Adaptive concurrency limit and class-ordered queue toward the pool; nil: unlimited.
+    public var concurrency: ConcurrencyConfiguration?
 
     public init(
         name: String, backends: [BackendAddress], balance: Balance = .roundRobin, maxFailures: Int = 3,
-        ejectionTime: TimeAmount = .seconds(10), maxRetries: Int = 1, maxIdlePerLoop: Int = 64
+        ejectionTime: TimeAmount = .seconds(10), maxRetries: Int = 1, maxIdlePerLoop: Int = 64,
+        concurrency: ConcurrencyConfiguration? = nil
     ) {
+        self.concurrency = concurrency
         self.name = name
         self.backends = backends
         self.balance = balance

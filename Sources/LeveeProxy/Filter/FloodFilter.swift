@@ -86,6 +86,13 @@ public final class FloodFilter: RequestFilter {
     // MARK: the decision
 
     public func evaluate(_ request: RequestContext) -> FilterVerdict {
+        var clientClass = ClientClass.unknown
+        return evaluate(request, classifiedAs: &clientClass).forwarding(as: clientClass)
+    }
+
+    /// `evaluate(_:)`, also telling the client's class (which a forwarded request carries to the
+    /// upstream pool's class-ordered queue).
+    func evaluate(_ request: RequestContext, classifiedAs found: inout ClientClass) -> FilterVerdict {
         let now = clock.now()
         let stripe = StripedCounter.currentThreadStripe
         requests.add(1, stripe: stripe)
@@ -100,6 +107,7 @@ public final class FloodFilter: RequestFilter {
 
         let clientClass = classifier.classify(facts, now: now, wallSeconds: wallClock())
         facts.clientClass = clientClass
+        found = clientClass
         classCounters[clientClass.rank].add(1, stripe: stripe)
         let clientKey = RuleKey.addressKey(identity.address)
         topTalkers.record(clientKey, stripe: stripe)

@@ -47,15 +47,27 @@ public struct LocalResponse: Sendable {
 /// The filter's decision for one request.
 public enum FilterVerdict: Sendable {
     /// Forward to the upstream; add `responseHeaders` (e.g. rate-limit fields) to its response.
-    case forward(responseHeaders: HTTPHeaders)
+    /// `clientClass` orders the request in the upstream pool's concurrency queue (shedding).
+    case forward(responseHeaders: HTTPHeaders, clientClass: ClientClass = .unknown)
     /// Hold the request for `delay`, then forward it (nginx `burst` without `nodelay`).
-    case forwardAfter(delay: TimeAmount, responseHeaders: HTTPHeaders)
+    case forwardAfter(delay: TimeAmount, responseHeaders: HTTPHeaders, clientClass: ClientClass = .unknown)
     /// Answer locally, never reaching the upstream.
     case respond(LocalResponse)
     /// Hold the connection for `duration` (costing the client, not us), then answer.
     case tarpit(duration: TimeAmount, response: LocalResponse)
     /// Close the connection without an answer.
     case close
+}
+
+extension FilterVerdict {
+    /// The same verdict, forwarding as `clientClass` (other verdicts are unchanged).
+    public func forwarding(as clientClass: ClientClass) -> FilterVerdict {
+        switch self {
+        case .forward(let headers, _): return .forward(responseHeaders: headers, clientClass: clientClass)
+        case .forwardAfter(let delay, let headers, _): return .forwardAfter(delay: delay, responseHeaders: headers, clientClass: clientClass)
+        default: return self
+        }
+    }
 }
 
 /// The hook between the HTTP pipeline and the flood filter. Called on the connection's event

@@ -206,7 +206,7 @@ public final class ProxyServer: Service, Sendable {
                     healthy: backend.isHealthy(maxFailures: pool.configuration.maxFailures),
                     consecutiveFailures: backend.consecutiveFailures,
                     inFlight: backend.inFlight)
-            })
+            }, shedding: pool.concurrency?.status())
         }
         return ProxyStatus(
             openConnections: open, inFlightRequests: inFlight, completedRequests: completed,
