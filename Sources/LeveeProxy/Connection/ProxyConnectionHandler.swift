@@ -209,6 +209,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let ex = Exchange(head: head, runtime: runtime, keepAlive: head.isKeepAlive && !quiescing)
         exchange = ex
         loop.statistics.inFlightRequests.wrappingAdd(1, ordering: .relaxed)
+        loop.signals.requestReceived()
 
         switch RequestValidation.validate(head, limits: configuration.limits) {
         case .failure(let failure):
@@ -236,7 +237,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
         let request = RequestContext(
             head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name,
-            isTLS: tls != nil, ja4: tls?.ja4)
+            isTLS: tls != nil, ja4: tls?.ja4, isCriticalRoute: entry.route.critical)
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders):
             if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders }
@@ -339,6 +340,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func acquireUpstream(_ ex: Exchange, insideClientRead: Bool = false) {
         ex.phase = .connecting
         guard let pool = ex.entry?.pool, let backend = loop.pickBackend(pool, excluding: ex.backend) else {
+            loop.signals.upstreamFailed()
             respondLocal(ex, status: .serviceUnavailable, reason: "no healthy upstream")
             return
         }
@@ -369,6 +371,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 if ex.isIdempotent && ex.attempts <= configuration.maxRetries {
                     self.acquireUpstream(ex)
                 } else {
+                    loop.signals.upstreamFailed()
                     self.respondLocal(ex, status: .badGateway, reason: "upstream unreachable")
                 }
             }
@@ -411,6 +414,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if let backend = ex.backend, let pool = ex.entry?.pool.configuration {
             backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
         }
+        loop.signals.upstreamFailed()
         respondLocal(ex, status: .gatewayTimeout, reason: "upstream response timed out")
     }
 
@@ -566,7 +570,9 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         ex.headerDeadline = nil
         upstream.backend.recordSuccess()
         if let sentAt = ex.sentAt {
-            loop.metrics.upstreamLatency.recordNanoseconds((NIODeadline.now() - sentAt).nanoseconds)
+            let latency = (NIODeadline.now() - sentAt).nanoseconds
+            loop.metrics.upstreamLatency.recordNanoseconds(latency)
+            loop.signals.upstreamResponded(nanoseconds: latency, failed: code >= 500)
         }
         ex.upstreamReusable = head.isKeepAlive
         ex.answeredByUpstream = true
@@ -633,6 +639,7 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         if let pool {
             upstream.backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
         }
+        loop.signals.upstreamFailed()
         respondLocal(ex, status: .badGateway, reason: "upstream closed the connection")
     }
 
