@@ -18,7 +18,7 @@ private let base = """
 
     """
 
-private func parse(_ text: String) throws -> ProxyConfiguration {
+private func parse(_ text: String) throws(ConfigurationErrors) -> ProxyConfiguration {
     try ProxyConfiguration.parse(base + text, file: "t.toml")
 }
 

@@ -84,11 +84,11 @@ struct DegradationEndToEndTests {
 
     /// Sends requests from `sources` in a loop until `stop` is set or `deadline` passes (bounded
     /// either way), pausing 10 ms between requests of one source.
-    static func flood(port: Int, sources: [String], stop: Atomic<Bool>, until deadline: ContinuousClock.Instant) async {
+    static func flood(port: Int, sources: [String], stop: StopFlag, until deadline: ContinuousClock.Instant) async {
         await withTaskGroup(of: Void.self) { group in
             for source in sources {
                 group.addTask {
-                    while !stop.load(ordering: .relaxed) && ContinuousClock.now < deadline {
+                    while !stop.value.load(ordering: .relaxed) && ContinuousClock.now < deadline {
                         _ = try? await SourceBoundClient.request(port: port, from: source, headers: [("Accept", "application/json")])
                         try? await Task.sleep(for: .milliseconds(10))
                     }
@@ -118,10 +118,12 @@ struct DegradationEndToEndTests {
 
             let stop = StopFlag()
             let sources = (2...17).map { "127.0.0.\($0)" }
-            let load = Task { await Self.flood(port: port, sources: sources, stop: stop.value, until: .now + .seconds(60)) }
+            let load = Task { await Self.flood(port: port, sources: sources, stop: stop, until: .now + .seconds(60)) }
             defer { stop.value.store(true, ordering: .relaxed) }
 
-            #expect(await Self.waitForTier(app, "elevated"), "the tier never left normal: \((try? await Self.tier(app)) ?? [:])")
+            let raised = await Self.waitForTier(app, "elevated")
+            let seen = (try? await Self.tier(app)) ?? [:]
+            try #require(raised, "the tier never left normal: \(seen)")
             let status = try await Self.tier(app)
             let move = try #require(status["last_move"] as? [String: Any])
             #expect(move["to"] as? String == "elevated")
@@ -161,7 +163,9 @@ struct DegradationEndToEndTests {
             // The load stops: after the hold the tier is normal again and unknown clients are served.
             stop.value.store(true, ordering: .relaxed)
             await load.value
-            #expect(await Self.waitForTier(app, "normal"), "the tier stayed up: \((try? await Self.tier(app)) ?? [:])")
+            let calmed = await Self.waitForTier(app, "normal")
+            let after = (try? await Self.tier(app)) ?? [:]
+            #expect(calmed, "the tier stayed up: \(after)")
             let calm = try await Self.tier(app)
             #expect((calm["last_move"] as? [String: Any])?["kind"] as? String == "calm")
             #expect(try await SourceBoundClient.request(port: port, from: "127.0.0.42").status == 200)

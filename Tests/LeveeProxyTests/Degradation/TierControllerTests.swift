@@ -183,7 +183,8 @@ struct TierControllerTests {
 
     @Test func aPinOverridesTheSignals() throws {
         var driver = Driver()
-        let pinned = try #require(driver.controller.pin(.underAttack, now: driver.clock.now()))
+        let move = driver.controller.pin(.underAttack, now: driver.clock.now())
+        let pinned = try #require(move)
         #expect(pinned.from == .normal && pinned.to == .underAttack)
         #expect(pinned.reason.kind == .pinned)
         #expect(driver.controller.tier == .underAttack)
@@ -194,7 +195,8 @@ struct TierControllerTests {
         #expect(driver.controller.tier == .underAttack)
         #expect(driver.moves.isEmpty)
         // Pinning the same tier again is not a move.
-        #expect(driver.controller.pin(.underAttack, now: driver.clock.now()) == nil)
+        let again = driver.controller.pin(.underAttack, now: driver.clock.now())
+        #expect(again == nil)
         // Signals are still recorded for /status.
         #expect(driver.controller.lastSignals.latencyAverage == 5)
     }
@@ -203,8 +205,10 @@ struct TierControllerTests {
         var driver = Driver()
         driver.controller.pin(.survival, now: driver.clock.now())
         driver.run(Self.latency(0), ticks: 3)
-        #expect(driver.controller.unpin(now: driver.clock.now()))
-        #expect(!driver.controller.unpin(now: driver.clock.now()))
+        let first = driver.controller.unpin(now: driver.clock.now())
+        let second = driver.controller.unpin(now: driver.clock.now())
+        #expect(first)
+        #expect(!second)
         #expect(driver.controller.pinned == nil)
         #expect(driver.controller.tier == .survival)
         #expect(driver.controller.lastMove?.reason.kind == .unpinned)
