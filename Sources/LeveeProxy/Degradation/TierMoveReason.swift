@@ -13,8 +13,7 @@ public struct TierMoveReason: Sendable, Equatable, Codable, CustomStringConverti
     }
 
     public var kind: Kind
-    /// The signal that crossed (for `.signal`), or the one closest to its threshold is not kept:
-    /// a calm move names none.
+    /// The signal that reached its threshold (`.signal` only; other kinds name none).
     public var signal: TierThresholds.Signal?
     public var value: Double?
     public var threshold: Double?
@@ -41,21 +40,5 @@ public struct TierMoveReason: Sendable, Equatable, Codable, CustomStringConverti
         if signal.isDuration { return "\(Int((value * 1000).rounded()))ms" }
         if signal == .inFlight { return "\(Int(value))" }
         return "\((value * 1000).rounded() / 1000)"
-    }
-}
-
-/// One move of the controller: from a tier to another, at a time, for a reason.
-public struct TierTransition: Sendable, Equatable {
-    public var from: DegradationTier
-    public var to: DegradationTier
-    /// The controller's clock reading (nanoseconds) when it moved.
-    public var at: UInt64
-    public var reason: TierMoveReason
-
-    public init(from: DegradationTier, to: DegradationTier, at: UInt64, reason: TierMoveReason) {
-        self.from = from
-        self.to = to
-        self.at = at
-        self.reason = reason
     }
 }
