@@ -173,6 +173,8 @@ extension ProxyConfiguration {
             accessLog.finish()
         }
 
+        configuration.degradation = DegradationConfiguration.decode(&reader)
+
         // The flood filter's sections: `[filter]` (trusted networks, classes, challenge, bans) and
         // `[[rule]]`, decoded by `FilterConfiguration` with the same file, lines and error list.
         reader.accept("filter")

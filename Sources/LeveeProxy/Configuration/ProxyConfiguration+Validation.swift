@@ -70,6 +70,7 @@ extension ProxyConfiguration {
         if timeouts.responseHeader > timeouts.request {
             problem("timeouts.response_header", "longer than timeouts.request; the request timeout would always fire first")
         }
+        problems += degradation.validationProblems(routes: routes.map(\.name), rules: filter.rules.map(\.name))
         return problems
     }
 

@@ -26,6 +26,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var demoBackend: DemoBackendConfiguration?
     /// The flood filter: trusted networks, rules, challenge, bans.
     public var filter: FilterConfiguration
+    /// Degradation tiers (`[degradation]`); off by default.
+    public var degradation: DegradationConfiguration
     /// How long in-flight requests may finish after SIGTERM before connections are closed.
     public var shutdownGracePeriod: TimeAmount
 
@@ -41,6 +43,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         accessLog: AccessLogConfiguration? = nil,
         demoBackend: DemoBackendConfiguration? = nil,
         filter: FilterConfiguration = FilterConfiguration(),
+        degradation: DegradationConfiguration = DegradationConfiguration(),
         shutdownGracePeriod: TimeAmount = .seconds(10)
     ) {
         self.listeners = listeners
@@ -54,6 +57,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.accessLog = accessLog
         self.demoBackend = demoBackend
         self.filter = filter
+        self.degradation = degradation
         self.shutdownGracePeriod = shutdownGracePeriod
     }
 }

@@ -211,6 +211,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let ex = Exchange(head: head, runtime: runtime, keepAlive: head.isKeepAlive && !quiescing)
         exchange = ex
         loop.statistics.inFlightRequests.wrappingAdd(1, ordering: .relaxed)
+        loop.signals.requestReceived()
 
         switch RequestValidation.validate(head, limits: configuration.limits) {
         case .failure(let failure):
@@ -238,7 +239,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
         let request = RequestContext(
             head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name,
-            isTLS: tls != nil, ja4: tls?.ja4)
+            isTLS: tls != nil, ja4: tls?.ja4, isCriticalRoute: entry.route.critical)
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders, let clientClass):
             if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders }
@@ -346,6 +347,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func acquireUpstream(_ ex: Exchange, insideClientRead: Bool = false) {
         ex.phase = .connecting
         guard let pool = ex.entry?.pool, let backend = loop.pickBackend(pool, excluding: ex.backend) else {
+            loop.signals.upstreamFailed()
             respondLocal(ex, status: .serviceUnavailable, reason: "no healthy upstream")
             return
         }
@@ -376,6 +378,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 if ex.isIdempotent && ex.attempts <= configuration.maxRetries {
                     self.acquireUpstream(ex)
                 } else {
+                    loop.signals.upstreamFailed()
                     self.respondLocal(ex, status: .badGateway, reason: "upstream unreachable")
                 }
             }
@@ -419,6 +422,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if let backend = ex.backend, let pool = ex.entry?.pool.configuration {
             backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
         }
+        loop.signals.upstreamFailed()
         respondLocal(ex, status: .gatewayTimeout, reason: "upstream response timed out")
     }
 
@@ -654,8 +658,10 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         ex.headerDeadline = nil
         upstream.backend.recordSuccess()
         if let sentAt = ex.sentAt {
+            // One measurement feeds the latency histogram, the tier signals and the concurrency limit.
             let rtt = (NIODeadline.now() - sentAt).nanoseconds
             loop.metrics.upstreamLatency.recordNanoseconds(rtt)
+            loop.signals.upstreamResponded(nanoseconds: rtt, failed: code >= 500)
             ex.upstreamRTT = UInt64(max(0, rtt))
         }
         ex.upstreamReusable = head.isKeepAlive
@@ -724,6 +730,7 @@ extension ProxyConnectionHandler: UpstreamDelegate {
             upstream.backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
         }
         ex.upstreamDropped = true
+        loop.signals.upstreamFailed()
         respondLocal(ex, status: .badGateway, reason: "upstream closed the connection")
     }
 

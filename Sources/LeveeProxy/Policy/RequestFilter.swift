@@ -14,10 +14,12 @@ public struct RequestContext: Sendable {
     public var isTLS: Bool
     /// JA4 fingerprint of the TLS ClientHello, when TLS is terminated here.
     public var ja4: String?
+    /// The route is marked `critical = true`: served to every class but `banned` in every tier.
+    public var isCriticalRoute: Bool
 
     public init(
         head: HTTPRequestHead, socketAddress: SocketAddress?, proxyProtocolSource: SocketAddress? = nil,
-        routeName: String, isTLS: Bool = false, ja4: String? = nil
+        routeName: String, isTLS: Bool = false, ja4: String? = nil, isCriticalRoute: Bool = false
     ) {
         self.head = head
         self.socketAddress = socketAddress
@@ -25,6 +27,7 @@ public struct RequestContext: Sendable {
         self.routeName = routeName
         self.isTLS = isTLS
         self.ja4 = ja4
+        self.isCriticalRoute = isCriticalRoute
     }
 }
 
