@@ -26,7 +26,7 @@ public final class LeveeApplication: Sendable {
     /// previous one across reloads), otherwise a filter that forwards everything.
     public static let defaultFilter: FilterFactory = { configuration, previous in
         if configuration.filter == FilterConfiguration() { return AllowAllFilter() }
-        return FloodFilter(configuration: configuration.filter, bans: (previous as? FloodFilter)?.bans)
+        return FloodFilter(reloading: configuration.filter, previous: previous as? FloodFilter)
     }
 
     /// Process-level choices that are not part of the configuration file.
@@ -143,9 +143,11 @@ public final class LeveeApplication: Sendable {
             try await start()
             try await serviceGroup.run()
         } catch {
+            await closeFleet()
             try? await group.shutdownGracefully()
             throw error
         }
+        await closeFleet()
         try await group.shutdownGracefully()
     }
 
