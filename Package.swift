@@ -43,6 +43,8 @@ let package = Package(
             name: "LeveeProxy",
             dependencies: [
                 "Levee",
+                "LeveeRESP",
+                "LeveeRedis",
                 "CLibCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

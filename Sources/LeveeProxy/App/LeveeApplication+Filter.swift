@@ -11,6 +11,11 @@ extension LeveeApplication {
     /// The flood filter serving now, or nil when the configuration has no filter settings.
     var floodFilter: FloodFilter? { filter as? FloodFilter }
 
+    /// Closes the Redis connection of the global rules (at shutdown).
+    func closeFleet() async {
+        await floodFilter?.fleet?.close()
+    }
+
     /// The Prometheus families of the current filter ("" without one).
     @Sendable func filterMetricsText() -> String {
         floodFilter?.statistics(topTalkers: 0).prometheusText ?? ""

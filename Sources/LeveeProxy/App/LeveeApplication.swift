@@ -26,11 +26,11 @@ public final class LeveeApplication: Sendable {
     ) -> any RequestFilter
 
     /// The flood filter when the configuration has any filter settings or degradation tiers
-    /// (keeping the bans of the previous one across reloads), otherwise a filter that forwards
-    /// everything.
+    /// (keeping the bans, and the Redis backend of global rules, of the previous one across
+    /// reloads), otherwise a filter that forwards everything.
     public static let defaultFilter: FilterFactory = { configuration, previous, tiers in
         if configuration.filter == FilterConfiguration() && !configuration.degradation.enabled { return AllowAllFilter() }
-        return FloodFilter(configuration: configuration.filter, bans: (previous as? FloodFilter)?.bans,
+        return FloodFilter(reloading: configuration.filter, previous: previous as? FloodFilter,
                            degradation: configuration.degradation, tiers: tiers)
     }
 
@@ -154,9 +154,11 @@ public final class LeveeApplication: Sendable {
             try await start()
             try await serviceGroup.run()
         } catch {
+            await closeFleet()
             try? await group.shutdownGracefully()
             throw error
         }
+        await closeFleet()
         try await group.shutdownGracefully()
     }
 

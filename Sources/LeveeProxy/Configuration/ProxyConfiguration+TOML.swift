@@ -175,10 +175,12 @@ extension ProxyConfiguration {
 
         configuration.degradation = DegradationConfiguration.decode(&reader)
 
-        // The flood filter's sections: `[filter]` (trusted networks, classes, challenge, bans) and
-        // `[[rule]]`, decoded by `FilterConfiguration` with the same file, lines and error list.
+        // The flood filter's sections: `[filter]` (trusted networks, classes, challenge, bans),
+        // `[fleet]` (the Redis of global rules) and `[[rule]]`, decoded by `FilterConfiguration`
+        // with the same file, lines and error list.
         reader.accept("filter")
         reader.accept("rule")
+        reader.accept("fleet")
         let sourceMap = diagnostics.sourceMap
         var filterErrors: [ConfigurationError] = []
         configuration.filter = FilterConfiguration.decode(

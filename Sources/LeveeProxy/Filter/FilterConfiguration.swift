@@ -18,12 +18,14 @@ public struct FilterConfiguration: Sendable, Equatable {
     public var tableCapacity: Int
     /// Keys the top-talker sketch tracks per event loop.
     public var topTalkers: Int
+    /// The `[fleet]` table: the Redis of rules with `scope = "global"` (nil: no global rules).
+    public var fleet: FleetSettings?
 
     public init(
         trustedProxies: [CIDR] = [], clientHeader: ForwardingHeader = .xForwardedFor,
         classes: ClassificationSettings = ClassificationSettings(), rules: [FilterRule] = [],
         challenge: ChallengeSettings = ChallengeSettings(), bans: BanSettings = BanSettings(),
-        tableCapacity: Int = 1 << 16, topTalkers: Int = 64
+        tableCapacity: Int = 1 << 16, topTalkers: Int = 64, fleet: FleetSettings? = nil
     ) {
         self.trustedProxies = trustedProxies
         self.clientHeader = clientHeader
@@ -33,6 +35,7 @@ public struct FilterConfiguration: Sendable, Equatable {
         self.bans = bans
         self.tableCapacity = tableCapacity
         self.topTalkers = topTalkers
+        self.fleet = fleet
     }
 
     /// The quick form of `levee serve --limit "10/s burst 20"`: one per-address rule answered with 429.

@@ -1,4 +1,5 @@
 import Levee
+import LeveeRedis
 
 /// What happened to a request, as counted per rule.
 public enum FilterOutcome: String, Sendable, CaseIterable {
@@ -40,7 +41,15 @@ public struct FilterStatistics: Sendable, Equatable {
     public struct Rule: Sendable, Equatable {
         public var name: String
         public var counts: [FilterOutcome: Int]
+        /// A global rule's leases, fail-mode decisions and Redis counters (nil for local rules).
+        public var fleet: FleetLimiterStatistics?
         public subscript(_ outcome: FilterOutcome) -> Int { counts[outcome] ?? 0 }
+
+        public init(name: String, counts: [FilterOutcome: Int], fleet: FleetLimiterStatistics? = nil) {
+            self.name = name
+            self.counts = counts
+            self.fleet = fleet
+        }
     }
 
     /// One entry of the top-talker list.

@@ -14,7 +14,9 @@ extension FilterStatistics {
         out += ClientClass.allCases.map { "\"\($0.rawValue)\":\(classes[$0] ?? 0)" }.joined(separator: ",")
         out += "},\"refused_while_banned\":\(refusedWhileBanned),\"challenges_passed\":\(challengesPassed)"
         out += ",\"challenges_failed\":\(challengesFailed),\"untrusted_forwarding\":\(untrustedForwarding)"
-        out += ",\"active_bans\":\(activeBans),\"top_talkers\":" + FilterStatistics.json(topTalkers) + "}"
+        out += ",\"active_bans\":\(activeBans),\"top_talkers\":" + FilterStatistics.json(topTalkers)
+        if let fleet = fleetJSON { out += ",\"fleet\":" + fleet }
+        out += "}"
         return out
     }
 

@@ -4,7 +4,8 @@ extension FilterStatistics {
     /// Families: `levee_filter_evaluated_total`, `levee_filter_requests_total{rule,outcome}`,
     /// `levee_filter_class_total{class}`, `levee_filter_refused_while_banned_total`,
     /// `levee_filter_challenges_total{result}`, `levee_filter_untrusted_forwarding_total`,
-    /// `levee_filter_active_bans`. Counters restart from zero when a reload builds a new filter
+    /// `levee_filter_active_bans`, and with global rules the `levee_fleet_*` and `levee_redis_*`
+    /// families (docs/fleet.md). Counters restart from zero when a reload builds a new filter
     /// (Prometheus treats a decrease as a counter reset).
     public var prometheusText: String {
         var out = ""
@@ -32,6 +33,7 @@ extension FilterStatistics {
         out += "levee_filter_untrusted_forwarding_total \(untrustedForwarding)\n"
         family("levee_filter_active_bans", "gauge", "Bans in force now.")
         out += "levee_filter_active_bans \(activeBans)\n"
+        out += fleetPrometheusText
         return out
     }
 

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Levee
+import LeveeRedis
 import NIOCore
 import NIOHTTP1
 
@@ -21,12 +22,16 @@ import NIOHTTP1
 ///    without a limit (an access rule) acts at once; log-only rules are counted on their own;
 /// 5. check all matching enforced limits at once with the core's multi-limit check (all or
 ///    nothing: a denial refunds the others); the first denying rule in file order acts;
+///    then the global rules (`scope = "global"`) spend tokens leased from Redis through their
+///    `FleetLimiter` — synchronously, never waiting on Redis — and a denial there refunds the rest;
 /// 6. every denial is an offence: the client becomes `suspicious`, and too many earn a ban.
 public final class FloodFilter: RequestFilter {
     public let configuration: FilterConfiguration
     /// Active bans (shared with the admin API; pass the old list in on reload to keep bans).
     public let bans: BanList
     public let challenge: ChallengeAuthority
+    /// The Redis connection of the global rules (nil without any).
+    public let fleet: FleetBackend?
     let identifier: ClientIdentifier
     let classifier: Classifier
     let offenses: OffenseRecord
@@ -54,7 +59,10 @@ public final class FloodFilter: RequestFilter {
     /// A rule with its table and counters.
     struct CompiledRule: Sendable {
         let rule: FilterRule
+        /// A local rule's table (nil for access rules and global rules).
         let limiter: KeyedRateLimiter?
+        /// A global rule's leases (nil for every other rule).
+        let fleetLimiter: FleetLimiter?
         let counters: RuleCounters
         let policy: RateLimitHeaders.Policy?
     }
@@ -65,10 +73,13 @@ public final class FloodFilter: RequestFilter {
     ///   - bans: an existing ban list to keep (on reload); nil creates one from the configuration.
     ///   - degradation: the tier policies (used only with `tiers`).
     ///   - tiers: the published tier; nil turns tier policies off.
+    ///   - fleet: the Redis backend of the filter being replaced (on reload): kept, with the leases
+    ///     of unchanged global rules, when `[fleet]` is unchanged; otherwise a new one is made.
     public init(
         configuration: FilterConfiguration, clock: any LimiterClock = MonotonicClock(),
         wallClock: @escaping @Sendable () -> Int64 = FloodFilter.unixTime, bans: BanList? = nil,
-        degradation: DegradationConfiguration = DegradationConfiguration(), tiers: TierGate? = nil
+        degradation: DegradationConfiguration = DegradationConfiguration(), tiers: TierGate? = nil,
+        fleet: FleetBackend? = nil
     ) {
         self.configuration = configuration
         self.clock = clock
@@ -80,10 +91,23 @@ public final class FloodFilter: RequestFilter {
         self.offenses = OffenseRecord(suspiciousFor: configuration.classes.suspiciousFor, strikeQuota: configuration.bans.after,
                                       capacity: configuration.tableCapacity, clock: clock)
         self.classifier = Classifier(settings: configuration.classes, bans: self.bans, offenses: offenses, challenge: challenge)
+        let fleetRules = configuration.fleet.map { settings in configuration.rules.compactMap { settings.fleetRule(for: $0) } } ?? []
+        var fleetLimiters: [String: FleetLimiter] = [:]
+        if let settings = configuration.fleet, !fleetRules.isEmpty {
+            let backend = fleet?.settings == settings ? fleet! : FleetBackend(settings: settings)
+            self.fleet = backend
+            for limiter in backend.limiters(for: fleetRules, capacity: configuration.tableCapacity, clock: clock) {
+                fleetLimiters[limiter.rule.name] = limiter
+            }
+        } else {
+            self.fleet = nil
+        }
         self.rules = configuration.rules.map { rule in
-            CompiledRule(
+            let fleetLimiter = rule.scope.isGlobal ? fleetLimiters[rule.name] : nil
+            return CompiledRule(
                 rule: rule,
-                limiter: rule.quota == nil ? nil : KeyedRateLimiter(capacity: configuration.tableCapacity, clock: clock),
+                limiter: rule.quota == nil || fleetLimiter != nil ? nil : KeyedRateLimiter(capacity: configuration.tableCapacity, clock: clock),
+                fleetLimiter: fleetLimiter,
                 counters: RuleCounters(), policy: rule.quota.map { RateLimitHeaders.Policy(name: rule.name, quota: $0) })
         }
         self.topTalkers = HeavyHitters(capacity: max(1, configuration.topTalkers), stripes: StripedCounter().stripeCount)
@@ -142,8 +166,18 @@ public final class FloodFilter: RequestFilter {
         var single: (check: LimitCheck, entry: CheckedRule)?
         var checks: [LimitCheck] = []
         var checked: [CheckedRule] = []
+        var globals: [GlobalCheck] = []
         for (index, compiled) in rules.enumerated() where compiled.rule.match.matches(facts) {
             let rule = compiled.rule
+            if let fleetLimiter = compiled.fleetLimiter {
+                let key = rule.key.stableText(for: facts)
+                if rule.logOnly {
+                    if !fleetLimiter.acquire(key: key, cost: rule.cost).isAllowed { compiled.counters.add(.logOnly) }
+                } else {
+                    globals.append(GlobalCheck(rule: index, key: key))
+                }
+                continue
+            }
             guard let quota = tierQuotas[index], let limiter = compiled.limiter else {
                 // An access rule: acts on every request it matches.
                 if rule.logOnly {
@@ -176,11 +210,18 @@ public final class FloodFilter: RequestFilter {
             checked.append(CheckedRule(rule: index, key: key))
         }
         if let single {
-            return decide(CollectionOfOne(single.check), CollectionOfOne(single.entry), facts: facts, accept: accept, request: request,
-                          now: now, quotas: tierQuotas)
+            return decide(CollectionOfOne(single.check), CollectionOfOne(single.entry), globals: globals,
+                          facts: facts, accept: accept, request: request, now: now, quotas: tierQuotas)
         }
-        if checks.isEmpty { return .forward(responseHeaders: [:]) }
-        return decide(checks, checked, facts: facts, accept: accept, request: request, now: now, quotas: tierQuotas)
+        if checks.isEmpty && globals.isEmpty { return .forward(responseHeaders: [:]) }
+        return decide(checks, checked, globals: globals, facts: facts, accept: accept, request: request, now: now,
+                      quotas: tierQuotas)
+    }
+
+    /// One global rule a request is checked against: the rule's position and its fleet-wide key.
+    struct GlobalCheck {
+        let rule: Int
+        let key: String
     }
 
     /// One enforced limit a request was checked against: the rule's position and the key.
@@ -191,8 +232,8 @@ public final class FloodFilter: RequestFilter {
 
     /// Checks all of `checks` at once (all or nothing) and turns the outcome into a verdict.
     private func decide<Checks: Collection<LimitCheck>, Entries: Collection<CheckedRule>>(
-        _ checks: Checks, _ checked: Entries, facts: RequestFacts, accept: String?, request: RequestContext, now: UInt64,
-        quotas: [Quota?]
+        _ checks: Checks, _ checked: Entries, globals: [GlobalCheck], facts: RequestFacts, accept: String?,
+        request: RequestContext, now: UInt64, quotas: [Quota?]
     ) -> FilterVerdict {
         func checkedRule(at position: Int) -> CheckedRule { checked[checked.index(checked.startIndex, offsetBy: position)] }
         let result = MultiLimitCheck.acquireAll(checks, at: now)
@@ -200,6 +241,22 @@ public final class FloodFilter: RequestFilter {
             let compiled = rules[checkedRule(at: result.index ?? 0).rule]
             return act(compiled, decision: result.decision, facts: facts, accept: accept, request: request, now: now)
                 ?? .forward(responseHeaders: [:])
+        }
+        // The limit closest to biting, for the `headers = "always"` fields: (rule position, decision).
+        var binding: (rule: Int, decision: RateLimitDecision)? = result.index.map { (checkedRule(at: $0).rule, result.decision) }
+
+        // Global rules: leased tokens spent locally (never waits on Redis). A denial gives back
+        // what the local limits and the earlier global rules took, like the multi-limit check.
+        for (position, global) in globals.enumerated() {
+            let compiled = rules[global.rule]
+            let decision = compiled.fleetLimiter!.acquire(key: global.key, cost: compiled.rule.cost)
+            guard decision.isAllowed else {
+                for (c, e) in zip(checks, checked) { refund(c, key: e.key, at: now) }
+                refundGlobals(globals[..<position])
+                return act(compiled, decision: decision, facts: facts, accept: accept, request: request, now: now)
+                    ?? .forward(responseHeaders: [:])
+            }
+            if binding == nil || decision.remaining < binding!.decision.remaining { binding = (global.rule, decision) }
         }
 
         // Admitted by every limit. Delay rules hold the request until its slot in their schedule.
@@ -215,6 +272,7 @@ public final class FloodFilter: RequestFilter {
             if slot > BanList.nanoseconds(maxDelay) {
                 // Waiting longer than allowed: undo every charge and refuse like a full queue.
                 for (c, e) in zip(checks, checked) { refund(c, key: e.key, at: now) }
+                refundGlobals(globals[...])
                 let decision = RateLimitDecision(isAllowed: false, remaining: 0, limit: quota.burst,
                                                  retryAfterNanoseconds: slot - BanList.nanoseconds(maxDelay),
                                                  resetAfterNanoseconds: after)
@@ -225,16 +283,23 @@ public final class FloodFilter: RequestFilter {
             wait = max(wait, slot)
         }
         for entry in checked { rules[entry.rule].counters.add(.allowed) }
+        for global in globals { rules[global.rule].counters.add(.allowed) }
         var headers = HTTPHeaders()
-        if let index = result.index, let policy = rules[checkedRule(at: index).rule].policy,
-           rules[checkedRule(at: index).rule].rule.headers == .always {
-            for f in RateLimitHeaders.fields([.init(policy: policy, decision: result.decision)]) { headers.add(name: f.name, value: f.value) }
+        if let binding, let policy = rules[binding.rule].policy, rules[binding.rule].rule.headers == .always {
+            for f in RateLimitHeaders.fields([.init(policy: policy, decision: binding.decision)]) { headers.add(name: f.name, value: f.value) }
         }
         if wait > 0 {
             for index in delayedRules { rules[index].counters.add(.delayed) }
             return .forwardAfter(delay: .nanoseconds(Int64(wait)), responseHeaders: headers)
         }
         return .forward(responseHeaders: headers)
+    }
+
+    private func refundGlobals(_ taken: ArraySlice<GlobalCheck>) {
+        for global in taken {
+            let compiled = rules[global.rule]
+            compiled.fleetLimiter?.refund(key: global.key, tokens: compiled.rule.cost)
+        }
     }
 
     private func refund(_ check: LimitCheck, key: LimiterKey, at now: UInt64) {
@@ -365,7 +430,7 @@ public final class FloodFilter: RequestFilter {
         for c in ClientClass.allCases { classes[c] = classCounters[c.rank].value }
         return FilterStatistics(
             requests: requests.value,
-            rules: rules.map { FilterStatistics.Rule(name: $0.rule.name, counts: $0.counters.snapshot) },
+            rules: rules.map { FilterStatistics.Rule(name: $0.rule.name, counts: $0.counters.snapshot, fleet: $0.fleetLimiter?.statistics) },
             classes: classes, refusedWhileBanned: refusedWhileBanned.value,
             challengesPassed: challengesPassed.value, challengesFailed: challengesFailed.value,
             untrustedForwarding: untrustedForwarding.value, activeBans: bans.list(now: clock.now()).count,

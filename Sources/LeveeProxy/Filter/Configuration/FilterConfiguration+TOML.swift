@@ -51,6 +51,11 @@ extension FilterConfiguration {
             filter.finish(&errors)
         }
 
+        if var fleet = top.table("fleet", &errors) {
+            configuration.fleet = decodeFleet(&fleet, &errors)
+            fleet.finish(&errors)
+        }
+
         if top.has("rule"), let value = root["rule"] {
             guard let array = value.array else {
                 errors.append(top.error("rule", "expected an array of tables ([[rule]])"))
@@ -69,6 +74,9 @@ extension FilterConfiguration {
                         errors.append(reader.error("name", "another rule is already named \"\(rule.name)\""))
                     }
                     names.insert(rule.name)
+                    if rule.scope.isGlobal, configuration.fleet == nil {
+                        errors.append(reader.error("scope", "scope = \"global\" needs a [fleet] table saying where Redis is (e.g. [fleet] redis = \"127.0.0.1:6379\")"))
+                    }
                     configuration.rules.append(rule)
                 }
                 reader.finish(&errors)
@@ -162,6 +170,8 @@ extension FilterConfiguration {
             else { errors.append(r.error("headers", "\"\(text)\" is not one of denied, always, never")) }
         }
 
+        let scope = decodeScope(&r, quota: quota, cost: cost, &errors)
+
         let maxDelay = r.duration("max_delay", &errors)
         let tarpit = r.duration("tarpit", &errors)
         let fallbackText = r.string("fallback", &errors)
@@ -197,8 +207,91 @@ extension FilterConfiguration {
             m.finish(&errors)
         }
 
+        if scope.isGlobal, actionText == "delay" {
+            errors.append(r.error("action", "delay cannot be used with scope = \"global\" (a delay needs the bucket's schedule, which lives in Redis); use reject"))
+        }
+
         guard errors.count == before else { return nil }
-        return FilterRule(name: name, match: match, key: key, quota: quota, action: action, logOnly: logOnly, cost: cost, headers: headers)
+        return FilterRule(name: name, match: match, key: key, quota: quota, action: action, logOnly: logOnly, cost: cost,
+                          headers: headers, scope: scope)
+    }
+
+    /// `[fleet]`: `redis` (host:port), `key_prefix`, `connect_timeout`, `command_timeout`, and the
+    /// global rules' defaults `lease`, `credit`, `fail`, `fail_retry`.
+    private static func decodeFleet(_ r: inout FilterConfigurationReader, _ errors: inout [ConfigurationError]) -> FleetSettings {
+        var settings = FleetSettings()
+        if let text = r.string("redis", &errors) {
+            if let (host, port) = ConfigurationUnits.parseHostPort(text) {
+                settings.host = host
+                settings.port = port
+            } else {
+                errors.append(r.error("redis", "invalid address \"\(text)\" (expected host:port, e.g. \"127.0.0.1:6379\")"))
+            }
+        } else {
+            errors.append(r.error("redis", "missing: the Redis server as host:port (e.g. \"127.0.0.1:6379\")"))
+        }
+        if let v = r.string("key_prefix", &errors) {
+            if v.utf8.count <= 64, v.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { settings.keyPrefix = v }
+            else { errors.append(r.error("key_prefix", "must be at most 64 printable ASCII characters without spaces")) }
+        }
+        for (key, path) in [("connect_timeout", \FleetSettings.connectTimeout), ("command_timeout", \FleetSettings.commandTimeout), ("fail_retry", \FleetSettings.failRetry)] {
+            guard let d = r.duration(key, &errors) else { continue }
+            if d > .zero && d <= .seconds(60) { settings[keyPath: path] = d }
+            else { errors.append(r.error(key, "must be a positive duration of at most 60s")) }
+        }
+        if let v = r.int("lease", &errors) {
+            if v >= 1 { settings.leaseSize = v } else { errors.append(r.error("lease", "must be at least 1 token")) }
+        }
+        if let v = r.int("credit", &errors) {
+            if v >= 0 { settings.initialCredit = v } else { errors.append(r.error("credit", "must be 0 or more tokens")) }
+        }
+        if let v = r.string("fail", &errors) {
+            if let choice = FleetFailChoice(rawValue: v.lowercased()) { settings.failMode = choice }
+            else { errors.append(r.error("fail", "\"\(v)\" is not one of open, closed")) }
+        }
+        return settings
+    }
+
+    /// `scope` and, for global rules, `lease`, `credit`, `fail`, `fail_limit`.
+    private static func decodeScope(_ r: inout FilterConfigurationReader, quota: Quota?, cost: Int, _ errors: inout [ConfigurationError]) -> RuleScope {
+        var global = false
+        if let text = r.string("scope", &errors) {
+            switch text.lowercased() {
+            case "local": global = false
+            case "global": global = true
+            default: errors.append(r.error("scope", "\"\(text)\" is not one of local, global"))
+            }
+        }
+        var options = GlobalRuleOptions()
+        let lease = r.int("lease", &errors)
+        let credit = r.int("credit", &errors)
+        let fail = r.string("fail", &errors)
+        let failLimit = r.string("fail_limit", &errors)
+        if !global {
+            for (key, present) in [("lease", lease != nil), ("credit", credit != nil), ("fail", fail != nil), ("fail_limit", failLimit != nil)] where present {
+                errors.append(r.error(key, "only for scope = \"global\""))
+            }
+            return .local
+        }
+        if quota == nil { errors.append(r.error("scope", "scope = \"global\" needs a limit (an access rule has no quota to share)")) }
+        if let lease {
+            if lease < 1 { errors.append(r.error("lease", "must be at least 1 token")) }
+            else if let quota, lease > quota.burst { errors.append(r.error("lease", "\(lease) is more than the burst \(quota.burst)")) }
+            else if lease < cost { errors.append(r.error("lease", "\(lease) is less than the cost \(cost): no request could ever pass")) }
+            else { options.leaseSize = lease }
+        }
+        if let credit {
+            if credit >= 0 { options.initialCredit = credit } else { errors.append(r.error("credit", "must be 0 or more tokens")) }
+        }
+        if let fail {
+            if let choice = FleetFailChoice(rawValue: fail.lowercased()) { options.failMode = choice }
+            else { errors.append(r.error("fail", "\"\(fail)\" is not one of open, closed")) }
+        }
+        if let failLimit {
+            do { options.failOpenLimit = try Quota(parsing: failLimit) } catch { errors.append(r.error("fail_limit", "\(error)")) }
+            if fail?.lowercased() == "closed" { errors.append(r.error("fail_limit", "only for fail = \"open\"")) }
+        }
+        return .global(options)
     }
 
     private static func decodeMatch(_ r: inout FilterConfigurationReader, _ errors: inout [ConfigurationError]) -> RuleMatch {

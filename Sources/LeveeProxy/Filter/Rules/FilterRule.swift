@@ -34,10 +34,12 @@ public struct FilterRule: Sendable, Equatable {
     /// Tokens one request costs.
     public var cost: Int
     public var headers: HeaderExposure
+    /// Local (this instance's table) or global (shared by the fleet through Redis).
+    public var scope: RuleScope
 
     public init(
         name: String, match: RuleMatch = RuleMatch(), key: RuleKey = .ip, quota: Quota?, action: RuleAction = .reject,
-        logOnly: Bool = false, cost: Int = 1, headers: HeaderExposure = .denied
+        logOnly: Bool = false, cost: Int = 1, headers: HeaderExposure = .denied, scope: RuleScope = .local
     ) {
         self.name = name
         self.match = match
@@ -47,6 +49,7 @@ public struct FilterRule: Sendable, Equatable {
         self.logOnly = logOnly
         self.cost = cost
         self.headers = headers
+        self.scope = scope
     }
 
     /// The rule's policy as the rate-limit fields describe it (nil without a quota).
