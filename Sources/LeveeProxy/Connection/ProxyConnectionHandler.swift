@@ -239,10 +239,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             isTLS: tls != nil, ja4: tls?.ja4)
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders):
-            if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders }
+            if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders.sendableFields() }
             forward(ex, insideClientRead: true)
         case .forwardAfter(let delay, let responseHeaders):
-            ex.extraResponseHeaders = responseHeaders
+            ex.extraResponseHeaders = responseHeaders.sendableFields()
             ex.phase = .waiting
             ex.holdTimer = schedule(delay) { [weak self] in
                 guard let self, self.exchange === ex else { return }
@@ -320,10 +320,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard let entry = ex.entry else { return }
         let runtime = ex.runtime
         let forwarding = runtime.configuration.forwarding
-        var fallbackHost: String?
-        if entry.route.hostRewrite == nil, let first = entry.pool.backends.first { fallbackHost = first.address.description }
         let (headers, expectsContinue) = ex.head.headers.upstreamRequestHeaders(
-            chunked: ex.framing == .chunked, hostRewrite: entry.route.hostRewrite, fallbackHost: fallbackHost,
+            chunked: ex.framing == .chunked, hostRewrite: entry.hostRewrite, fallbackHost: entry.fallbackHost,
             clientIP: peerIP, xForwardedFor: forwarding.xForwardedFor, xForwardedProto: forwarding.xForwardedProto,
             scheme: tls == nil ? "http" : "https",
             via: runtime.viaValue)
@@ -481,7 +479,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         ex.phase = .responding
         ex.buffered.removeAll()
         if response.close || !ex.requestEnded && ex.framing != .none { ex.clientKeepAlive = false }
-        var headers = response.headers
+        // The pipeline has no outbound validator: the filter's fields are checked here.
+        var headers = response.headers.sendableFields()
         let code = response.status.code
         let bodyAllowed = ex.head.method != .HEAD && code >= 200 && code != 204 && code != 304
         if code != 204 && code != 304 { headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes)) }
