@@ -414,7 +414,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     /// Makes sure the deadline timer fires no later than `deadline`.
     private func checkDeadlines(by deadline: NIODeadline) {
-        guard let context else { return }
+        // Checked before the closure is made: a later deadline (the usual case) allocates nothing.
+        guard deadline < deadlineTimer.firesAt, let context else { return }
         deadlineTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.deadlineTimerFired() }
     }
 

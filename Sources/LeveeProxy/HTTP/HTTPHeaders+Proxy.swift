@@ -134,6 +134,8 @@ extension HTTPHeaders {
     private func namesListedInConnection() -> [String]? {
         var names: [String]?
         for (name, value) in self where name.utf8.count == 10 && name.isFieldName("connection") {
+            // The usual values, compared without splitting or lower-casing.
+            if value.isFieldName("keep-alive") || value.isFieldName("close") { continue }
             for token in value.split(separator: ",") {
                 let item = trimmed(token).lowercased()
                 if item.isEmpty || item == "close" || item == "keep-alive" { continue }
