@@ -69,4 +69,39 @@ import Testing
             try RequestValidation.validate(head([], method: .CONNECT), limits: limits).get()
         }
     }
+
+    /// The pipelines run without NIO's outbound validators, so what the proxy adds itself is
+    /// checked where it comes from: the configuration refuses a `via` or `host_rewrite` that
+    /// could split the head, and the runtime leaves such values out if validation was bypassed.
+    @Test func unsendableConfiguredFieldsAreRefusedAndNeverSent() {
+        var configuration = ProxyConfiguration(listeners: [ListenerConfiguration(host: "127.0.0.1", port: 0)], routes: [])
+        configuration.upstreams["app"] = UpstreamPoolConfiguration(name: "app", backends: [BackendAddress(host: "127.0.0.1", port: 1)])
+        configuration.routes = [RouteConfiguration(name: "r", upstream: "app", hostRewrite: "evil\r\nX-Injected: 1")]
+        configuration.forwarding.via = "levee\r\nX-Injected: 1"
+        let fields = configuration.validationProblems().map(\.field)
+        #expect(fields.contains("route[0].host_rewrite"))
+        #expect(fields.contains("forwarding.via"))
+
+        let runtime = ProxyRuntime(configuration: configuration, filter: AllowAllFilter(), previous: nil)
+        #expect(runtime.viaValue == nil)
+        let entry = runtime.router.match(host: nil, path: "/")
+        #expect(entry?.hostRewrite == nil)
+        #expect(entry?.fallbackHost == "127.0.0.1:1")
+
+        configuration.routes[0].hostRewrite = "backend.internal:8080"
+        configuration.forwarding.via = "levee"
+        #expect(configuration.validationProblems().isEmpty)
+        let valid = ProxyRuntime(configuration: configuration, filter: AllowAllFilter(), previous: nil)
+        #expect(valid.viaValue == "1.1 levee")
+        #expect(valid.router.match(host: nil, path: "/")?.hostRewrite == "backend.internal:8080")
+    }
+
+    @Test func runtimeFieldsThatCannotBeSentAreDropped() {
+        let good = HTTPHeaders([("RateLimit-Remaining", "9"), ("X-Note", "a\tb")])
+        #expect(good.sendableFields() == good)
+        let bad = HTTPHeaders([("RateLimit-Remaining", "9"), ("X-Bad", "a\r\nSet-Cookie: x=1"), ("Bad Name", "v"), ("X-Nul", "a\u{0}")])
+        let sent = bad.sendableFields()
+        #expect(sent.count == 1)
+        #expect(sent.first(name: "ratelimit-remaining") == "9")
+    }
 }

@@ -37,6 +37,9 @@ extension ProxyConfiguration {
             if let host = route.host, host.isEmpty || host.contains(" ") || host.contains("/") {
                 problem("\(base).host", "invalid host \"\(host)\" (a host name without scheme or path)")
             }
+            if let rewrite = route.hostRewrite, rewrite.isEmpty || !rewrite.isSendableFieldValue || rewrite.contains(" ") {
+                problem("\(base).host_rewrite", "invalid host \"\(rewrite)\" (a host name, optionally with :port)")
+            }
             if !route.upstream.isEmpty, upstreams[route.upstream] == nil {
                 let known = upstreams.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
                 problem("\(base).upstream", "no upstream named \"\(route.upstream)\"" + (known.isEmpty ? "" : " (defined: \(known))"))
@@ -66,6 +69,9 @@ extension ProxyConfiguration {
             if let admin, demo.port != 0, admin.host == demo.host, admin.port == demo.port {
                 problem("demo.address", "\(demoKey) is also the admin listener")
             }
+        }
+        if let via = forwarding.via, !via.isSendableFieldValue {
+            problem("forwarding.via", "contains a control character; it is sent in the Via field")
         }
         if timeouts.responseHeader > timeouts.request {
             problem("timeouts.response_header", "longer than timeouts.request; the request timeout would always fire first")

@@ -108,7 +108,8 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     }
 
     private func wakeUp(by deadline: NIODeadline) {
-        guard let context else { return }
+        // Checked before the closure is made: a later deadline (the usual case) allocates nothing.
+        guard deadline < deadlineTimer.firesAt, let context else { return }
         deadlineTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.deadlineTimerFired() }
     }
 

@@ -242,11 +242,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             isTLS: tls != nil, ja4: tls?.ja4, isCriticalRoute: entry.route.critical)
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders, let clientClass):
-            if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders }
+            if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders.sendableFields() }
             ex.clientClass = clientClass
             forward(ex, insideClientRead: true)
         case .forwardAfter(let delay, let responseHeaders, let clientClass):
-            ex.extraResponseHeaders = responseHeaders
+            ex.extraResponseHeaders = responseHeaders.sendableFields()
             ex.clientClass = clientClass
             ex.phase = .waiting
             ex.holdTimer = schedule(delay) { [weak self] in
@@ -328,10 +328,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         let runtime = ex.runtime
         let forwarding = runtime.configuration.forwarding
-        var fallbackHost: String?
-        if entry.route.hostRewrite == nil, let first = entry.pool.backends.first { fallbackHost = first.address.description }
         let (headers, expectsContinue) = ex.head.headers.upstreamRequestHeaders(
-            chunked: ex.framing == .chunked, hostRewrite: entry.route.hostRewrite, fallbackHost: fallbackHost,
+            chunked: ex.framing == .chunked, hostRewrite: entry.hostRewrite, fallbackHost: entry.fallbackHost,
             clientIP: peerIP, xForwardedFor: forwarding.xForwardedFor, xForwardedProto: forwarding.xForwardedProto,
             scheme: tls == nil ? "http" : "https",
             via: runtime.viaValue)
@@ -428,7 +426,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     /// Makes sure the deadline timer fires no later than `deadline`.
     private func checkDeadlines(by deadline: NIODeadline) {
-        guard let context else { return }
+        // Checked before the closure is made: a later deadline (the usual case) allocates nothing.
+        guard deadline < deadlineTimer.firesAt, let context else { return }
         deadlineTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.deadlineTimerFired() }
     }
 
@@ -571,7 +570,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         ex.phase = .responding
         ex.buffered.removeAll()
         if response.close || !ex.requestEnded && ex.framing != .none { ex.clientKeepAlive = false }
-        var headers = response.headers
+        // The pipeline has no outbound validator: the filter's fields are checked here.
+        var headers = response.headers.sendableFields()
         let code = response.status.code
         let bodyAllowed = ex.head.method != .HEAD && code >= 200 && code != 204 && code != 304
         if code != 204 && code != 304 { headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes)) }

@@ -134,6 +134,8 @@ extension HTTPHeaders {
     private func namesListedInConnection() -> [String]? {
         var names: [String]?
         for (name, value) in self where name.utf8.count == 10 && name.isFieldName("connection") {
+            // The usual values, compared without splitting or lower-casing.
+            if value.isFieldName("keep-alive") || value.isFieldName("close") { continue }
             for token in value.split(separator: ",") {
                 let item = trimmed(token).lowercased()
                 if item.isEmpty || item == "close" || item == "keep-alive" { continue }
@@ -157,5 +159,49 @@ extension String {
             if folded != b { return false }
         }
         return true
+    }
+}
+
+extension String {
+    /// Whether this is a field name NIO would send (an RFC 9110 token). The proxy's pipelines
+    /// run without NIO's outbound header validators: fields parsed from a peer are valid by
+    /// construction, and those the proxy adds are checked once, where they come from.
+    var isSendableFieldName: Bool {
+        !isEmpty && utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"),
+                UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"),
+                UInt8(ascii: "|"), UInt8(ascii: "~"):
+                return true
+            default:
+                return false
+            }
+        }
+    }
+
+    /// Whether this is a field value NIO would send: no control character but tab (so no CR,
+    /// LF or NUL that could split or end the head).
+    var isSendableFieldValue: Bool {
+        utf8.allSatisfy { $0 == UInt8(ascii: "\t") || ($0 >= 0x20 && $0 != 0x7F) }
+    }
+}
+
+extension HTTPHeaders {
+    /// Whether every field may be sent as is (see `String.isSendableFieldName`).
+    var areSendable: Bool {
+        allSatisfy { $0.name.isSendableFieldName && $0.value.isSendableFieldValue }
+    }
+
+    /// These fields without any that could not be sent (checked for fields the proxy itself
+    /// adds at run time: the filter's response fields and local answers).
+    func sendableFields() -> HTTPHeaders {
+        if areSendable { return self }
+        var out = HTTPHeaders()
+        for (name, value) in self where name.isSendableFieldName && value.isSendableFieldValue {
+            out.add(name: name, value: value)
+        }
+        return out
     }
 }

@@ -24,8 +24,24 @@ enum RequestValidation {
         if head.headers.count > limits.maxHeaderCount {
             return .failure(Failure(status: .requestHeaderFieldsTooLarge, reason: "too many header fields"))
         }
+        // One pass over the fields (no per-name scans, no arrays) for the sizes and the framing.
         var headerBytes = 0
-        for header in head.headers { headerBytes += header.name.utf8.count + header.value.utf8.count + 4 }
+        var hostCount = 0
+        var lengthCount = 0
+        var firstLength: String?
+        var hasTransferEncoding = false
+        for header in head.headers {
+            let nameBytes = header.name.utf8.count
+            headerBytes += nameBytes + header.value.utf8.count + 4
+            switch nameBytes {
+            case 4 where header.name.isFieldName("host"): hostCount += 1
+            case 14 where header.name.isFieldName("content-length"):
+                lengthCount += 1
+                if firstLength == nil { firstLength = header.value }
+            case 17 where header.name.isFieldName("transfer-encoding"): hasTransferEncoding = true
+            default: break
+            }
+        }
         if headerBytes > limits.maxHeaderBytes {
             return .failure(Failure(status: .requestHeaderFieldsTooLarge, reason: "header block too large"))
         }
@@ -36,17 +52,15 @@ enum RequestValidation {
         if head.version.major != 1 {
             return .failure(Failure(status: .httpVersionNotSupported, reason: "HTTP version not supported"))
         }
-        if head.version.minor >= 1 && !head.headers.contains(name: "host") {
+        if head.version.minor >= 1 && hostCount == 0 {
             return .failure(Failure(status: .badRequest, reason: "missing Host"))
         }
-        if head.headers["host"].count > 1 {
+        if hostCount > 1 {
             return .failure(Failure(status: .badRequest, reason: "several Host fields"))
         }
-        let lengths = head.headers["content-length"]
-        let encodings = head.headers["transfer-encoding"]
-        if !encodings.isEmpty {
+        if hasTransferEncoding {
             // Both framings at once is the classic smuggling shape (RFC 9112 §6.1): refuse it.
-            if !lengths.isEmpty {
+            if lengthCount > 0 {
                 return .failure(Failure(status: .badRequest, reason: "both Content-Length and Transfer-Encoding"))
             }
             if head.version.minor == 0 {
@@ -57,9 +71,9 @@ enum RequestValidation {
             }
             return .success(.chunked)
         }
-        guard let first = lengths.first else { return .success(.none) }
+        guard let first = firstLength else { return .success(.none) }
         // One field, one value: a repeated Content-Length (equal or not) is refused.
-        guard lengths.count == 1, !first.contains(","), let length = Int(first), length >= 0,
+        guard lengthCount == 1, !first.contains(","), let length = Int(first), length >= 0,
             first.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 })
         else {
             return .failure(Failure(status: .badRequest, reason: "invalid or repeated Content-Length"))

@@ -1,10 +1,28 @@
 /// Chooses the route of a request: the first route whose host (if any) and path prefix match.
 struct Router: Sendable {
-    struct Entry: Sendable {
+    /// A class: an exchange holds its route by one reference instead of copying the route's
+    /// configuration (a dozen fields) per request.
+    final class Entry: Sendable {
         let route: RouteConfiguration
         /// Lower-cased host to match, nil for any.
         let host: String?
         let pool: UpstreamPool
+        /// The route's `Host` rewrite. Validation refuses an unsendable one; one that bypassed
+        /// it is not sent (the backend gets `fallbackHost`).
+        let hostRewrite: String?
+        /// The `Host` sent upstream when the client sent none and the route rewrites none (the
+        /// pool's first backend), formatted once here rather than per request.
+        let fallbackHost: String?
+
+        init(route: RouteConfiguration, host: String?, pool: UpstreamPool) {
+            self.route = route
+            self.host = host
+            self.pool = pool
+            let rewrite = route.hostRewrite.flatMap { $0.isSendableFieldValue ? $0 : nil }
+            self.hostRewrite = rewrite
+            let first = pool.backends.first.map { "\($0.address)" }
+            self.fallbackHost = rewrite == nil ? first.flatMap { $0.isSendableFieldValue ? $0 : nil } : nil
+        }
     }
 
     let entries: [Entry]

@@ -14,6 +14,8 @@ final class LoopContext {
     let signals = LoopSignals()
     /// Replaced on reload (on this loop).
     var runtime: ProxyRuntime
+    /// Idle keep-alive connections per backend. Each list is mutated in place through the
+    /// dictionary (never copied out), so taking or parking a connection costs no array copy.
     private var idle: [BackendAddress: [UpstreamHandler]] = [:]
     private var roundRobin: [String: Int] = [:]
     private var requestCounters: [RequestCounterKey: Counter] = [:]
@@ -85,9 +87,7 @@ final class LoopContext {
 
     /// An idle keep-alive connection to `backend`, if one is still open.
     func takeIdleConnection(to backend: Backend) -> UpstreamHandler? {
-        guard var list = idle[backend.address], !list.isEmpty else { return nil }
-        defer { idle[backend.address] = list }
-        while let connection = list.popLast() {
+        while let connection = idle[backend.address]?.popLast() {
             if connection.isActive { return connection }
             connection.close()
         }
@@ -97,14 +97,13 @@ final class LoopContext {
     /// Returns a connection to the pool after a complete exchange, or closes it if the pool is full.
     func release(_ connection: UpstreamHandler, maxIdle: Int) {
         guard connection.isActive else { return }
-        var list = idle[connection.backend.address, default: []]
-        guard list.count < maxIdle else {
+        let address = connection.backend.address
+        guard idle[address, default: []].count < maxIdle else {
             connection.close()
             return
         }
         connection.park(idleTimeout: runtime.configuration.timeouts.idle)
-        list.append(connection)
-        idle[connection.backend.address] = list
+        idle[address, default: []].append(connection)
     }
 
     /// Closes every idle pooled connection (at shutdown).
@@ -115,11 +114,9 @@ final class LoopContext {
     }
 
     private func forget(_ connection: UpstreamHandler) {
-        guard var list = idle[connection.backend.address],
-            let index = list.firstIndex(where: { $0 === connection })
-        else { return }
-        list.remove(at: index)
-        idle[connection.backend.address] = list
+        let address = connection.backend.address
+        guard let index = idle[address]?.firstIndex(where: { $0 === connection }) else { return }
+        idle[address]?.remove(at: index)
     }
 
     /// Dials `backend` on this event loop, so that both sides of the proxy share one loop.
@@ -129,7 +126,8 @@ final class LoopContext {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // No outbound validator: see `configureHTTP1` in ProxyServer.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(backend: backend))
                 }
             }

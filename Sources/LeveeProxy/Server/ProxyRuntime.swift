@@ -38,6 +38,7 @@ final class ProxyRuntime: Sendable {
         limits.maxHeaderListSize = l.maxRequestLineBytes + l.maxHeaderBytes
         limits.maxHeaderFieldCount = l.maxHeaderCount
         self.decoderLimits = limits
-        self.viaValue = configuration.forwarding.via.map { "1.1 \($0)" }
+        // Validation refuses an unsendable `via`; one that bypassed it is left out, not sent.
+        self.viaValue = configuration.forwarding.via.map { "1.1 \($0)" }.flatMap { $0.isSendableFieldValue ? $0 : nil }
     }
 }

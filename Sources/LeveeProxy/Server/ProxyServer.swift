@@ -311,7 +311,9 @@ public final class ProxyServer: Service, Sendable {
         try pipeline.addHandler(guardHandler)
         try pipeline.configureHTTPServerPipeline(
             position: .last, withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
-            withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+            // No outbound validator: parsed fields are valid by construction and the proxy's
+            // own (via, host rewrite, filter fields) are checked where they come from.
+            withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: runtime.decoderLimits)
         let handler = ProxyConnectionHandler(
             loop: loop, guardHandler: guardHandler, tls: tls, logger: logger, accessLogger: accessLogger)

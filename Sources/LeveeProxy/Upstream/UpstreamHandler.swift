@@ -135,7 +135,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     private func wakeUp(by deadline: NIODeadline) {
-        guard let context else { return }
+        // Checked before the closure is made: a later deadline (the usual case) allocates nothing.
+        guard deadline < idleTimer.firesAt, let context else { return }
         idleTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.idleTimerFired() }
     }
 
