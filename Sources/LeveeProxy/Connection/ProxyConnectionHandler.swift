@@ -349,7 +349,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return
         }
         let loop = self.loop
-        loop.connect(to: backend).assumeIsolated().whenComplete { [weak self] result in
+        loop.connect(to: backend, of: pool).assumeIsolated().whenComplete { [weak self] result in
             guard let self, self.exchange === ex, ex.phase == .connecting else {
                 if case .success(let channel) = result { channel.close(promise: nil) }
                 return
@@ -632,6 +632,12 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         }
         if let pool {
             upstream.backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
+        }
+        if let error, UpstreamTLSContext.isTLSError(error) {
+            // A certificate the proxy does not trust is a configuration problem: say so loudly.
+            logger.warning("upstream TLS failed", metadata: ["backend": "\(upstream.backend.address)", "error": "\(error)"])
+            respondLocal(ex, status: .badGateway, reason: "upstream TLS handshake failed")
+            return
         }
         respondLocal(ex, status: .badGateway, reason: "upstream closed the connection")
     }

@@ -3,10 +3,16 @@
 final class UpstreamPool: Sendable {
     let configuration: UpstreamPoolConfiguration
     let backends: [Backend]
+    /// The client TLS context when some backend is `https://`: the context, or why it could not
+    /// be built (a CA file that changed since the configuration was read); connections to TLS
+    /// backends then fail with that error instead of going out unchecked.
+    let tls: Result<UpstreamTLSContext, any Error>?
 
     init(configuration: UpstreamPoolConfiguration, previous: [BackendAddress: Backend]) {
         self.configuration = configuration
         self.backends = configuration.backends.map { previous[$0] ?? Backend(address: $0) }
+        self.tls = configuration.backends.contains(where: \.tls)
+            ? Result { try UpstreamTLSContext(configuration: configuration.tls) } : nil
     }
 
     var name: String { configuration.name }
