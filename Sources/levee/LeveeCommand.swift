@@ -8,6 +8,6 @@ struct LeveeCommand: AsyncParsableCommand {
         commandName: "levee",
         abstract: "A token-bucket rate limiter and HTTP flood-filter reverse proxy.",
         version: LeveeVersion.current,
-        subcommands: [ServeCommand.self, CheckCommand.self, LoadCommand.self]
+        subcommands: [ServeCommand.self, CheckCommand.self, LoadCommand.self, DemoBackendCommand.self]
     )
 }

@@ -8,7 +8,7 @@ import Testing
 
 /// A one-request HTTP client bound to a chosen loopback source address (any of 127.0.0.0/8 on
 /// Linux), so that one test can play several clients. Sends `Connection: close` and reads to EOF.
-private struct SourceBoundClient {
+struct SourceBoundClient {
     struct Response {
         var status: Int
         var headers: [(String, String)]

@@ -35,14 +35,14 @@ extension FilterVerdict {
 
     var forwardHeaders: HTTPHeaders? {
         switch self {
-        case .forward(let h): return h
-        case .forwardAfter(_, let h): return h
+        case .forward(let h, _): return h
+        case .forwardAfter(_, let h, _): return h
         default: return nil
         }
     }
 
     var delay: TimeAmount? {
-        if case .forwardAfter(let d, _) = self { return d }
+        if case .forwardAfter(let d, _, _) = self { return d }
         return nil
     }
 }

@@ -19,14 +19,19 @@ import Synchronization
 ///   that changes them is refused (restart instead).
 public final class LeveeApplication: Sendable {
     /// Builds the request filter of a configuration; on reload `previous` is the filter being
-    /// replaced (so that state such as bans can carry over).
-    public typealias FilterFactory = @Sendable (_ configuration: ProxyConfiguration, _ previous: (any RequestFilter)?) -> any RequestFilter
+    /// replaced (so that state such as bans can carry over). `tiers` is the process's published
+    /// degradation tier, for filters that apply tier policies.
+    public typealias FilterFactory = @Sendable (
+        _ configuration: ProxyConfiguration, _ previous: (any RequestFilter)?, _ tiers: TierGate
+    ) -> any RequestFilter
 
-    /// The flood filter when the configuration has any filter settings (keeping the bans of the
-    /// previous one across reloads), otherwise a filter that forwards everything.
-    public static let defaultFilter: FilterFactory = { configuration, previous in
-        if configuration.filter == FilterConfiguration() { return AllowAllFilter() }
-        return FloodFilter(configuration: configuration.filter, bans: (previous as? FloodFilter)?.bans)
+    /// The flood filter when the configuration has any filter settings or degradation tiers
+    /// (keeping the bans of the previous one across reloads), otherwise a filter that forwards
+    /// everything.
+    public static let defaultFilter: FilterFactory = { configuration, previous, tiers in
+        if configuration.filter == FilterConfiguration() && !configuration.degradation.enabled { return AllowAllFilter() }
+        return FloodFilter(configuration: configuration.filter, bans: (previous as? FloodFilter)?.bans,
+                           degradation: configuration.degradation, tiers: tiers)
     }
 
     /// Process-level choices that are not part of the configuration file.
@@ -41,6 +46,8 @@ public final class LeveeApplication: Sendable {
     public let admin: AdminServer?
     public let demo: DemoBackend?
     public let accessLogger: AccessLogger?
+    /// The degradation tier controller (idle while `[degradation]` is absent).
+    public let degradation: DegradationService
     /// Add admin endpoints here (`application.adminRouter.add(.GET, "/admin/top") { ... }`).
     public let adminRouter: AdminRouter
     public let registry: PrometheusCollectorRegistry
@@ -84,7 +91,8 @@ public final class LeveeApplication: Sendable {
         self.logger = logger
         self.makeFilter = makeFilter
         self.startedAt = .now
-        let filter = makeFilter(configuration, nil)
+        let tierGate = TierGate()
+        let filter = makeFilter(configuration, nil, tierGate)
         self.state = Mutex(State(configuration: configuration, filter: filter))
         self.reloadsApplied = CoreMetrics.Counter(label: "levee_config_reloads_total", dimensions: [("result", "applied")])
         self.reloadsRejected = CoreMetrics.Counter(label: "levee_config_reloads_total", dimensions: [("result", "rejected")])
@@ -96,6 +104,8 @@ public final class LeveeApplication: Sendable {
         self.proxy = ProxyServer(
             configuration: configuration, filter: filter, group: group,
             logger: logger.with(label: "proxy"), accessLogger: accessLogger)
+        self.degradation = DegradationService(
+            configuration: configuration.degradation, proxy: proxy, gate: tierGate, logger: logger.with(label: "degradation"))
         self.demo = configuration.demoBackend.map { DemoBackend(configuration: $0, group: group, logger: logger) }
         let router = AdminRouter()
         self.adminRouter = router
@@ -109,6 +119,7 @@ public final class LeveeApplication: Sendable {
         if let demo { services.append(demo) }
         if let accessLogger { services.append(accessLogger) }
         services.append(proxy)
+        services.append(degradation)
         if let admin { services.append(admin) }
         let reloadHook = ReloadHook()
         if options.handleSignals { services.append(ReloadSignalService(hook: reloadHook)) }
@@ -198,8 +209,9 @@ public final class LeveeApplication: Sendable {
             ConfigurationError(file: path, line: sourceMap.nearestLine(of: $0.field), field: $0.field, message: $0.message)
         }
         if !fixed.isEmpty { return .rejected(fixed) }
-        let filter = makeFilter(next, state.filter)
+        let filter = makeFilter(next, state.filter, degradation.gate)
         proxy.apply(configuration: next, filter: filter)
+        degradation.apply(next.degradation)
         state.filter = filter
         admin?.setToken(next.admin?.token)
         accessLogger?.reopen()
@@ -265,6 +277,7 @@ public final class LeveeApplication: Sendable {
             return .json(outcome, status: outcome.isApplied ? .ok : .unprocessableEntity)
         }
         registerFilterEndpoints()
+        registerDegradationEndpoints()
     }
 
     static func describe(_ address: SocketAddress) -> String {

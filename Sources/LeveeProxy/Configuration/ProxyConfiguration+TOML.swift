@@ -173,6 +173,8 @@ extension ProxyConfiguration {
             accessLog.finish()
         }
 
+        configuration.degradation = DegradationConfiguration.decode(&reader)
+
         // The flood filter's sections: `[filter]` (trusted networks, classes, challenge, bans) and
         // `[[rule]]`, decoded by `FilterConfiguration` with the same file, lines and error list.
         reader.accept("filter")
@@ -233,6 +235,10 @@ extension ProxyConfiguration {
         if let v = pool.duration("ejection_time") { model.ejectionTime = v }
         if let v = pool.int("retries", in: 0...10) { model.maxRetries = v }
         if let v = pool.int("max_idle_per_loop", in: 0...100_000) { model.maxIdlePerLoop = v }
+        if var concurrency = pool.table("concurrency") {
+            model.concurrency = ConcurrencyConfiguration.decode(&concurrency)
+            concurrency.finish()
+        }
         decodePoolTLS(&model, &pool, baseDirectory: baseDirectory)
         return model
     }

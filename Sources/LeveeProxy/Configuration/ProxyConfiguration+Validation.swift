@@ -47,6 +47,9 @@ extension ProxyConfiguration {
             if name.isEmpty || !name.utf8.allSatisfy(Self.isNameByte) {
                 problem("upstream.\(name)", "invalid upstream name \"\(name)\": use letters, digits, '-' and '_'")
             }
+            for p in upstreams[name]?.concurrency?.problems(base: "upstream.\(name).concurrency") ?? [] {
+                problem(p.field, p.message)
+            }
         }
 
         if let admin {
@@ -67,6 +70,7 @@ extension ProxyConfiguration {
         if timeouts.responseHeader > timeouts.request {
             problem("timeouts.response_header", "longer than timeouts.request; the request timeout would always fire first")
         }
+        problems += degradation.validationProblems(routes: routes.map(\.name), rules: filter.rules.map(\.name))
         return problems
     }
 

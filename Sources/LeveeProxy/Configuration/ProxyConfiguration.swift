@@ -26,6 +26,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var demoBackend: DemoBackendConfiguration?
     /// The flood filter: trusted networks, rules, challenge, bans.
     public var filter: FilterConfiguration
+    /// Degradation tiers (`[degradation]`); off by default.
+    public var degradation: DegradationConfiguration
     /// How long in-flight requests may finish after SIGTERM before connections are closed.
     public var shutdownGracePeriod: TimeAmount
 
@@ -41,6 +43,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         accessLog: AccessLogConfiguration? = nil,
         demoBackend: DemoBackendConfiguration? = nil,
         filter: FilterConfiguration = FilterConfiguration(),
+        degradation: DegradationConfiguration = DegradationConfiguration(),
         shutdownGracePeriod: TimeAmount = .seconds(10)
     ) {
         self.listeners = listeners
@@ -54,6 +57,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.accessLog = accessLog
         self.demoBackend = demoBackend
         self.filter = filter
+        self.degradation = degradation
         self.shutdownGracePeriod = shutdownGracePeriod
     }
 }
@@ -132,6 +136,8 @@ public struct UpstreamPoolConfiguration: Sendable, Equatable {
     public var maxRetries: Int
     /// Idle keep-alive connections kept per event loop per backend.
     public var maxIdlePerLoop: Int
+    /// Adaptive concurrency limit and class-ordered queue toward the pool; nil: unlimited.
+    public var concurrency: ConcurrencyConfiguration?
     /// How the proxy checks the certificates of this pool's TLS backends (`https://` addresses,
     /// or every backend when the pool says `tls = true`).
     public var tls: UpstreamTLSConfiguration
@@ -139,8 +145,10 @@ public struct UpstreamPoolConfiguration: Sendable, Equatable {
     public init(
         name: String, backends: [BackendAddress], balance: Balance = .roundRobin, maxFailures: Int = 3,
         ejectionTime: TimeAmount = .seconds(10), maxRetries: Int = 1, maxIdlePerLoop: Int = 64,
+        concurrency: ConcurrencyConfiguration? = nil,
         tls: UpstreamTLSConfiguration = UpstreamTLSConfiguration()
     ) {
+        self.concurrency = concurrency
         self.tls = tls
         self.name = name
         self.backends = backends
@@ -231,8 +239,18 @@ public struct AccessLogConfiguration: Sendable, Equatable {
 public struct DemoBackendConfiguration: Sendable, Equatable {
     public var host: String
     public var port: Int
-    public init(host: String = "127.0.0.1", port: Int = 8081) {
+    /// Requests per second the backend completes (see ``DemoCapacity``); nil: as fast as it can.
+    public var capacity: Int?
+    /// With a capacity: the least time each request takes.
+    public var serviceTime: TimeAmount
+    /// With a capacity: the longest a request may queue before it is refused with 503.
+    public var maxQueue: TimeAmount
+    public init(host: String = "127.0.0.1", port: Int = 8081, capacity: Int? = nil,
+                serviceTime: TimeAmount = .zero, maxQueue: TimeAmount = .seconds(1)) {
         self.host = host
         self.port = port
+        self.capacity = capacity
+        self.serviceTime = serviceTime
+        self.maxQueue = maxQueue
     }
 }

@@ -7,7 +7,7 @@ final class Exchange {
     enum Phase: Equatable {
         /// Head read; the route and the filter are being consulted.
         case deciding
-        /// Held by the filter (delay or tarpit).
+        /// Held by the filter (delay or tarpit), or waiting in the pool's concurrency queue.
         case waiting
         /// Waiting for an upstream connection.
         case connecting
@@ -50,8 +50,24 @@ final class Exchange {
     var requestDeadline = NIODeadline.distantFuture
     /// When the upstream's response head is due (`timeouts.responseHeader`), once the request is sent.
     var headerDeadline: NIODeadline?
-    /// A filter delay or tarpit (rare, so a timer of its own).
+    /// A filter delay or tarpit, or the concurrency queue's timeout (rare, so a timer of its own).
     var holdTimer: Scheduled<Void>?
+    /// The class the filter gave the client: its place in the pool's concurrency queue.
+    var clientClass = ClientClass.unknown
+    /// Where the exchange stands at its pool's concurrency gate (nil: not there, or no gate).
+    var admission: Admission?
+    /// Nanoseconds from sending the request to the upstream's response head.
+    var upstreamRTT: UInt64?
+    /// The upstream timed out or failed on this request (a drop, for the concurrency limit).
+    var upstreamDropped = false
+
+    /// An exchange's hold on its pool's concurrency gate.
+    enum Admission {
+        /// Waiting in the queue under `ticket`.
+        case queued(ConcurrencyGate<EventLoopWaiter>, ticket: UInt64)
+        /// Holds a slot: `finish` it exactly once.
+        case holding(ConcurrencyGate<EventLoopWaiter>)
+    }
 
     init(head: HTTPRequestHead, runtime: ProxyRuntime, keepAlive: Bool) {
         self.head = head

@@ -1,4 +1,5 @@
 import Foundation
+import Levee
 import Logging
 import NIOCore
 import NIOExtras
@@ -181,6 +182,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if let ex = exchange {
             ex.cancelTimers()
             detachUpstream(ex, reusable: false)
+            endAdmission(ex)
             exchange = nil
             loop.statistics.inFlightRequests.wrappingSubtract(1, ordering: .relaxed)
         }
@@ -209,6 +211,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let ex = Exchange(head: head, runtime: runtime, keepAlive: head.isKeepAlive && !quiescing)
         exchange = ex
         loop.statistics.inFlightRequests.wrappingAdd(1, ordering: .relaxed)
+        loop.signals.requestReceived()
 
         switch RequestValidation.validate(head, limits: configuration.limits) {
         case .failure(let failure):
@@ -236,13 +239,15 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
         let request = RequestContext(
             head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name,
-            isTLS: tls != nil, ja4: tls?.ja4)
+            isTLS: tls != nil, ja4: tls?.ja4, isCriticalRoute: entry.route.critical)
         switch runtime.filter.evaluate(request) {
-        case .forward(let responseHeaders):
+        case .forward(let responseHeaders, let clientClass):
             if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders }
+            ex.clientClass = clientClass
             forward(ex, insideClientRead: true)
-        case .forwardAfter(let delay, let responseHeaders):
+        case .forwardAfter(let delay, let responseHeaders, let clientClass):
             ex.extraResponseHeaders = responseHeaders
+            ex.clientClass = clientClass
             ex.phase = .waiting
             ex.holdTimer = schedule(delay) { [weak self] in
                 guard let self, self.exchange === ex else { return }
@@ -318,6 +323,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private func forward(_ ex: Exchange, insideClientRead: Bool = false) {
         guard let entry = ex.entry else { return }
+        if ex.admission == nil, let gate = entry.pool.concurrency, !admit(ex, at: gate) {
+            return  // queued (`admissionDecided` forwards it later) or shed
+        }
         let runtime = ex.runtime
         let forwarding = runtime.configuration.forwarding
         var fallbackHost: String?
@@ -339,6 +347,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func acquireUpstream(_ ex: Exchange, insideClientRead: Bool = false) {
         ex.phase = .connecting
         guard let pool = ex.entry?.pool, let backend = loop.pickBackend(pool, excluding: ex.backend) else {
+            loop.signals.upstreamFailed()
             respondLocal(ex, status: .serviceUnavailable, reason: "no healthy upstream")
             return
         }
@@ -369,6 +378,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 if ex.isIdempotent && ex.attempts <= configuration.maxRetries {
                     self.acquireUpstream(ex)
                 } else {
+                    loop.signals.upstreamFailed()
                     self.respondLocal(ex, status: .badGateway, reason: "upstream unreachable")
                 }
             }
@@ -408,9 +418,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private func responseHeaderTimedOut(_ ex: Exchange) {
         guard exchange === ex, !ex.responseStarted else { return }
+        ex.upstreamDropped = true
         if let backend = ex.backend, let pool = ex.entry?.pool.configuration {
             backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
         }
+        loop.signals.upstreamFailed()
         respondLocal(ex, status: .gatewayTimeout, reason: "upstream response timed out")
     }
 
@@ -461,6 +473,84 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    // MARK: concurrency gate (Shedding/)
+
+    /// Asks the pool's gate for a slot. True: admitted, go on. False: queued (the gate resumes it
+    /// through `admissionDecided`, or its timer sheds it) or shed here and now.
+    private func admit(_ ex: Exchange, at gate: ConcurrencyGate<EventLoopWaiter>) -> Bool {
+        guard let context else { return false }
+        let eventLoop = context.eventLoop
+        let admission = gate.admit(clientClass: ex.clientClass) {
+            let bound = NIOLoopBound((self, ex), eventLoop: eventLoop)
+            return EventLoopWaiter(eventLoop: eventLoop) { decision in
+                let (handler, ex) = bound.value
+                handler.admissionDecided(decision, for: ex, gate: gate)
+            }
+        }
+        switch admission {
+        case .admitted:
+            ex.admission = .holding(gate)
+            return true
+        case .queued(let ticket):
+            ex.admission = .queued(gate, ticket: ticket)
+            ex.phase = .waiting
+            ex.holdTimer = schedule(gate.configuration.queueTimeout) { [weak self] in
+                guard let self, self.exchange === ex, case .queued(_, let current) = ex.admission, current == ticket else { return }
+                ex.holdTimer = nil
+                // False: granted or evicted meanwhile, and `admissionDecided` is on its way.
+                guard gate.withdraw(ticket: ticket, clientClass: ex.clientClass, timedOut: true) else { return }
+                ex.admission = nil
+                self.respondShed(ex, gate: gate, reason: .queueTimeout)
+            }
+            return false
+        case .shed:
+            respondShed(ex, gate: gate, reason: .concurrency)
+            return false
+        }
+    }
+
+    /// A queued exchange was granted a slot or evicted (on this connection's loop).
+    private func admissionDecided(_ decision: AdmissionDecision, for ex: Exchange, gate: ConcurrencyGate<EventLoopWaiter>) {
+        guard exchange === ex, case .queued = ex.admission else {
+            // The exchange ended while the decision was on its way: give the slot back.
+            if decision == .granted { gate.finish(rtt: nil, dropped: false) }
+            return
+        }
+        ex.holdTimer?.cancel()
+        ex.holdTimer = nil
+        switch decision {
+        case .granted:
+            ex.admission = .holding(gate)
+            forward(ex)
+        case .evicted:
+            ex.admission = nil
+            respondShed(ex, gate: gate, reason: .concurrency)
+        }
+    }
+
+    /// Leaves the gate when the exchange ends: a slot is finished (with the round-trip time when
+    /// the upstream answered), a place in the queue is given up.
+    private func endAdmission(_ ex: Exchange) {
+        guard let admission = ex.admission else { return }
+        ex.admission = nil
+        switch admission {
+        case .holding(let gate):
+            gate.finish(rtt: ex.upstreamRTT, dropped: ex.upstreamDropped)
+        case .queued(let gate, let ticket):
+            _ = gate.withdraw(ticket: ticket, clientClass: ex.clientClass, timedOut: false)
+        }
+    }
+
+    /// 503 with `Retry-After` for a request the gate shed.
+    private func respondShed(_ ex: Exchange, gate: ConcurrencyGate<EventLoopWaiter>, reason: ConcurrencyShedReason) {
+        let detail = reason == .queueTimeout
+            ? "The upstream is busy and the request waited too long for it; retry later."
+            : "The upstream is at its concurrency limit; retry later."
+        let retryAfter = Duration.nanoseconds(gate.configuration.retryAfter.nanoseconds)
+        respondLocal(ex, response: LocalResponse(RateLimitResponse.serviceUnavailable(
+            retryAfter: retryAfter, accept: ex.head.headers.first(name: "accept"), detail: detail)))
+    }
+
     // MARK: response side
 
     private func respondLocal(_ ex: Exchange, status: HTTPResponseStatus, reason: String, forceClose: Bool = false) {
@@ -503,6 +593,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func finishWithoutResponse(_ ex: Exchange) {
         ex.cancelTimers()
         detachUpstream(ex, reusable: false)
+        endAdmission(ex)
         exchange = nil
         loop.statistics.inFlightRequests.wrappingSubtract(1, ordering: .relaxed)
         context?.close(promise: nil)
@@ -512,6 +603,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func finish(_ ex: Exchange, trailers: HTTPHeaders?) {
         guard let context else { return }
         ex.cancelTimers()
+        endAdmission(ex)
         exchange = nil
         let statistics = loop.statistics
         statistics.inFlightRequests.wrappingSubtract(1, ordering: .relaxed)
@@ -566,7 +658,11 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         ex.headerDeadline = nil
         upstream.backend.recordSuccess()
         if let sentAt = ex.sentAt {
-            loop.metrics.upstreamLatency.recordNanoseconds((NIODeadline.now() - sentAt).nanoseconds)
+            // One measurement feeds the latency histogram, the tier signals and the concurrency limit.
+            let rtt = (NIODeadline.now() - sentAt).nanoseconds
+            loop.metrics.upstreamLatency.recordNanoseconds(rtt)
+            loop.signals.upstreamResponded(nanoseconds: rtt, failed: code >= 500)
+            ex.upstreamRTT = UInt64(max(0, rtt))
         }
         ex.upstreamReusable = head.isKeepAlive
         ex.answeredByUpstream = true
@@ -633,6 +729,8 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         if let pool {
             upstream.backend.recordFailure(now: .now(), maxFailures: pool.maxFailures, ejectionTime: pool.ejectionTime)
         }
+        ex.upstreamDropped = true
+        loop.signals.upstreamFailed()
         if let error, UpstreamTLSContext.isTLSError(error) {
             // A certificate the proxy does not trust is a configuration problem: say so loudly.
             logger.warning("upstream TLS failed", metadata: ["backend": "\(upstream.backend.address)", "error": "\(error)"])

@@ -12,12 +12,17 @@ import Synchronization
 /// - `GET /bytes/N` N bytes (streamed, up to 1 GiB); `POST /echo` the request body back
 /// - `GET /slow?ms=N` answers after N ms (up to 60 s); `GET /status/N` answers with status N
 ///
+/// With a `capacity` it behaves like a saturated service (``DemoCapacity``): at most that many
+/// answers per second, excess requests queue (latency grows) and past `maxQueue` get 503.
+/// `POST /echo` streams and is not counted against the capacity.
+///
 /// It is a `Service`: `start()` binds, `run()` serves until graceful shutdown.
 public final class DemoBackend: Service {
     private let host: String
     private let port: Int
     private let group: any EventLoopGroup
     private let logger: Logger
+    private let capacity: DemoCapacity?
     private let channel = Mutex<(any Channel)?>(nil)
 
     public init(configuration: DemoBackendConfiguration, group: any EventLoopGroup, logger: Logger) {
@@ -25,6 +30,9 @@ public final class DemoBackend: Service {
         self.port = configuration.port
         self.group = group
         self.logger = logger
+        self.capacity = configuration.capacity.map {
+            DemoCapacity(requestsPerSecond: $0, serviceTime: configuration.serviceTime, maxQueue: configuration.maxQueue)
+        }
     }
 
     /// The bound address once `start()` returned.
@@ -33,6 +41,7 @@ public final class DemoBackend: Service {
     /// Binds the listening socket; `run()` calls it if needed.
     public func start() async throws {
         if channel.withLock({ $0 != nil }) { return }
+        let capacity = self.capacity
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -40,7 +49,7 @@ public final class DemoBackend: Service {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(DemoBackendHandler())
+                    try channel.pipeline.syncOperations.addHandler(DemoBackendHandler(capacity: capacity))
                 }
             }
             .bind(host: host, port: port).get()

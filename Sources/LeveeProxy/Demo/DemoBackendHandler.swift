@@ -27,9 +27,16 @@ final class DemoBackendHandler: ChannelInboundHandler, RemovableChannelHandler {
         case fixed(HTTPResponseStatus, contentType: String, body: String)
         case bytes(Int)
         case slow(milliseconds: Int)
+        /// Over capacity: 503 with `Retry-After`.
+        case overloaded
     }
 
     private var state = State.idle
+    private let capacity: DemoCapacity?
+
+    init(capacity: DemoCapacity? = nil) {
+        self.capacity = capacity
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
@@ -54,7 +61,7 @@ final class DemoBackendHandler: ChannelInboundHandler, RemovableChannelHandler {
             state = .idle
             finish(context: context, keepAlive: head.isKeepAlive)
         case (.end, .answering(let head, let answer)):
-            respond(context: context, head: head, answer: answer)
+            admit(context: context, head: head, answer: answer)
         case (.end, _):
             break
         }
@@ -94,8 +101,33 @@ final class DemoBackendHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Runs the answer through the capacity model, if any: at once, after its queueing and
+    /// service delay, or 503 when the queue is full.
+    private func admit(context: ChannelHandlerContext, head: HTTPRequestHead, answer: Answer) {
+        guard let capacity else { return respond(context: context, head: head, answer: answer) }
+        switch capacity.admit() {
+        case .overloaded:
+            respond(context: context, head: head, answer: .overloaded)
+        case .serve(let delay) where delay <= .zero:
+            respond(context: context, head: head, answer: answer)
+        case .serve(let delay):
+            let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: delay) {
+                loopBoundSelf.value.respond(context: loopBoundContext.value, head: head, answer: answer)
+            }
+        }
+    }
+
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, answer: Answer) {
         switch answer {
+        case .overloaded:
+            state = .idle
+            let text = "backend over capacity\n"
+            let headers: HTTPHeaders = ["content-type": "text/plain", "content-length": String(text.utf8.count), "retry-after": "1"]
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .serviceUnavailable, headers: headers))), promise: nil)
+            if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil) }
+            finish(context: context, keepAlive: head.isKeepAlive)
         case .fixed(let status, let contentType, let text):
             state = .idle
             let noBody = head.method == .HEAD || status == .noContent || status == .notModified

@@ -34,6 +34,10 @@ public final class FloodFilter: RequestFilter {
     let clock: any LimiterClock
     let wallClock: @Sendable () -> Int64
     let topTalkers: HeavyHitters
+    /// The published degradation tier (nil: tiers off, nothing is checked).
+    let tiers: TierGate?
+    /// Each tier's policy compiled for the hot path, by level.
+    let tierRules: [CompiledTier]
     /// JA4 fingerprints per client key, shown with the top talkers.
     let talkerFingerprints: TalkerFingerprints
 
@@ -61,9 +65,12 @@ public final class FloodFilter: RequestFilter {
     ///   - clock: the limiter clock (monotonic in production, `ManualClock` in tests).
     ///   - wallClock: Unix seconds, for cookie and challenge expiry (they outlive a process).
     ///   - bans: an existing ban list to keep (on reload); nil creates one from the configuration.
+    ///   - degradation: the tier policies (used only with `tiers`).
+    ///   - tiers: the published tier; nil turns tier policies off.
     public init(
         configuration: FilterConfiguration, clock: any LimiterClock = MonotonicClock(),
-        wallClock: @escaping @Sendable () -> Int64 = FloodFilter.unixTime, bans: BanList? = nil
+        wallClock: @escaping @Sendable () -> Int64 = FloodFilter.unixTime, bans: BanList? = nil,
+        degradation: DegradationConfiguration = DegradationConfiguration(), tiers: TierGate? = nil
     ) {
         self.configuration = configuration
         self.clock = clock
@@ -84,11 +91,22 @@ public final class FloodFilter: RequestFilter {
         self.topTalkers = HeavyHitters(capacity: max(1, configuration.topTalkers), stripes: StripedCounter().stripeCount)
         self.talkerFingerprints = TalkerFingerprints(capacity: 4 * max(1, configuration.topTalkers), stripes: StripedCounter().stripeCount)
         self.classCounters = ClientClass.allCases.map { _ in StripedCounter() }
+        self.tiers = degradation.enabled ? tiers : nil
+        self.tierRules = DegradationTier.allCases.map {
+            CompiledTier(tier: $0, policy: degradation.policy($0), rules: configuration.rules)
+        }
     }
 
     // MARK: the decision
 
     public func evaluate(_ request: RequestContext) -> FilterVerdict {
+        var clientClass = ClientClass.unknown
+        return evaluate(request, classifiedAs: &clientClass).forwarding(as: clientClass)
+    }
+
+    /// `evaluate(_:)`, also telling the client's class (which a forwarded request carries to the
+    /// upstream pool's class-ordered queue).
+    func evaluate(_ request: RequestContext, classifiedAs found: inout ClientClass) -> FilterVerdict {
         let now = clock.now()
         let stripe = StripedCounter.currentThreadStripe
         requests.add(1, stripe: stripe)
@@ -103,6 +121,7 @@ public final class FloodFilter: RequestFilter {
 
         let clientClass = classifier.classify(facts, now: now, wallSeconds: wallClock())
         facts.clientClass = clientClass
+        found = clientClass
         classCounters[clientClass.rank].add(1, stripe: stripe)
         let clientKey = RuleKey.addressKey(identity.address)
         topTalkers.record(clientKey, stripe: stripe)
@@ -116,13 +135,20 @@ public final class FloodFilter: RequestFilter {
             return .respond(response)
         }
 
+        // Degradation: one relaxed load; the policy is consulted only above `normal`.
+        let level = tiers?.currentLevel ?? 0
+        if level != 0, let verdict = shedByTier(level, clientClass: clientClass, facts: facts, accept: accept, request: request) {
+            return verdict
+        }
+        let tierQuotas = tierRules[level].quotas
+
         // The usual case is one matching limit: kept out of arrays so that it allocates nothing.
         var single: (check: LimitCheck, entry: CheckedRule)?
         var checks: [LimitCheck] = []
         var checked: [CheckedRule] = []
         for (index, compiled) in rules.enumerated() where compiled.rule.match.matches(facts) {
             let rule = compiled.rule
-            guard let quota = rule.quota, let limiter = compiled.limiter else {
+            guard let quota = tierQuotas[index], let limiter = compiled.limiter else {
                 // An access rule: acts on every request it matches.
                 if rule.logOnly {
                     compiled.counters.add(.logOnly)
@@ -154,10 +180,11 @@ public final class FloodFilter: RequestFilter {
             checked.append(CheckedRule(rule: index, key: key))
         }
         if let single {
-            return decide(CollectionOfOne(single.check), CollectionOfOne(single.entry), facts: facts, accept: accept, request: request, now: now)
+            return decide(CollectionOfOne(single.check), CollectionOfOne(single.entry), facts: facts, accept: accept, request: request,
+                          now: now, quotas: tierQuotas)
         }
         if checks.isEmpty { return .forward(responseHeaders: [:]) }
-        return decide(checks, checked, facts: facts, accept: accept, request: request, now: now)
+        return decide(checks, checked, facts: facts, accept: accept, request: request, now: now, quotas: tierQuotas)
     }
 
     /// One enforced limit a request was checked against: the rule's position and the key.
@@ -168,7 +195,8 @@ public final class FloodFilter: RequestFilter {
 
     /// Checks all of `checks` at once (all or nothing) and turns the outcome into a verdict.
     private func decide<Checks: Collection<LimitCheck>, Entries: Collection<CheckedRule>>(
-        _ checks: Checks, _ checked: Entries, facts: RequestFacts, accept: String?, request: RequestContext, now: UInt64
+        _ checks: Checks, _ checked: Entries, facts: RequestFacts, accept: String?, request: RequestContext, now: UInt64,
+        quotas: [Quota?]
     ) -> FilterVerdict {
         func checkedRule(at position: Int) -> CheckedRule { checked[checked.index(checked.startIndex, offsetBy: position)] }
         let result = MultiLimitCheck.acquireAll(checks, at: now)
@@ -183,7 +211,7 @@ public final class FloodFilter: RequestFilter {
         var delayedRules: [Int] = []
         for entry in checked {
             let compiled = rules[entry.rule]
-            guard case .delay(let maxDelay) = compiled.rule.action, let quota = compiled.rule.quota,
+            guard case .delay(let maxDelay) = compiled.rule.action, let quota = quotas[entry.rule],
                   let limiter = compiled.limiter else { continue }
             let after = limiter.peek(entry.key, quota: quota, at: now).resetAfterNanoseconds
             let own = quota.emissionIntervalNanoseconds &* UInt64(compiled.rule.cost)
@@ -284,7 +312,7 @@ public final class FloodFilter: RequestFilter {
 
     // MARK: challenge
 
-    private func challengePage(for address: ClientAddress, returnTo: String) -> LocalResponse {
+    func challengePage(for address: ClientAddress, returnTo: String) -> LocalResponse {
         let token = challenge.issue(for: address, now: wallClock())
         let html = ChallengePage.html(token: token, difficulty: challenge.settings.difficulty,
                                       verifyPath: challenge.settings.verifyPath, returnTo: returnTo)

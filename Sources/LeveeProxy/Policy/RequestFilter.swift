@@ -14,10 +14,12 @@ public struct RequestContext: Sendable {
     public var isTLS: Bool
     /// JA4 fingerprint of the TLS ClientHello, when TLS is terminated here.
     public var ja4: String?
+    /// The route is marked `critical = true`: served to every class but `banned` in every tier.
+    public var isCriticalRoute: Bool
 
     public init(
         head: HTTPRequestHead, socketAddress: SocketAddress?, proxyProtocolSource: SocketAddress? = nil,
-        routeName: String, isTLS: Bool = false, ja4: String? = nil
+        routeName: String, isTLS: Bool = false, ja4: String? = nil, isCriticalRoute: Bool = false
     ) {
         self.head = head
         self.socketAddress = socketAddress
@@ -25,6 +27,7 @@ public struct RequestContext: Sendable {
         self.routeName = routeName
         self.isTLS = isTLS
         self.ja4 = ja4
+        self.isCriticalRoute = isCriticalRoute
     }
 }
 
@@ -47,15 +50,27 @@ public struct LocalResponse: Sendable {
 /// The filter's decision for one request.
 public enum FilterVerdict: Sendable {
     /// Forward to the upstream; add `responseHeaders` (e.g. rate-limit fields) to its response.
-    case forward(responseHeaders: HTTPHeaders)
+    /// `clientClass` orders the request in the upstream pool's concurrency queue (shedding).
+    case forward(responseHeaders: HTTPHeaders, clientClass: ClientClass = .unknown)
     /// Hold the request for `delay`, then forward it (nginx `burst` without `nodelay`).
-    case forwardAfter(delay: TimeAmount, responseHeaders: HTTPHeaders)
+    case forwardAfter(delay: TimeAmount, responseHeaders: HTTPHeaders, clientClass: ClientClass = .unknown)
     /// Answer locally, never reaching the upstream.
     case respond(LocalResponse)
     /// Hold the connection for `duration` (costing the client, not us), then answer.
     case tarpit(duration: TimeAmount, response: LocalResponse)
     /// Close the connection without an answer.
     case close
+}
+
+extension FilterVerdict {
+    /// The same verdict, forwarding as `clientClass` (other verdicts are unchanged).
+    public func forwarding(as clientClass: ClientClass) -> FilterVerdict {
+        switch self {
+        case .forward(let headers, _): return .forward(responseHeaders: headers, clientClass: clientClass)
+        case .forwardAfter(let delay, let headers, _): return .forwardAfter(delay: delay, responseHeaders: headers, clientClass: clientClass)
+        default: return self
+        }
+    }
 }
 
 /// The hook between the HTTP pipeline and the flood filter. Called on the connection's event

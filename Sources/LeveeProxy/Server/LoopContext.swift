@@ -10,6 +10,8 @@ final class LoopContext {
     let eventLoop: any EventLoop
     let statistics: LoopStatistics
     let metrics: ProxyMetrics
+    /// This loop's observations for the degradation tiers (collected once per tick).
+    let signals = LoopSignals()
     /// Replaced on reload (on this loop).
     var runtime: ProxyRuntime
     private var idle: [BackendAddress: [UpstreamHandler]] = [:]

@@ -22,7 +22,7 @@ final class ProxyRuntime: Sendable {
         }
         var pools: [String: UpstreamPool] = [:]
         for (name, poolConfiguration) in configuration.upstreams {
-            let pool = UpstreamPool(configuration: poolConfiguration, previous: known)
+            let pool = UpstreamPool(configuration: poolConfiguration, previous: known, previousPool: previous?.pools[name])
             for backend in pool.backends { known[backend.address] = backend }
             pools[name] = pool
         }

@@ -28,14 +28,14 @@ public final class ProxyServer: Service, Sendable {
     private let logger: Logger
     private let listeners: [ListenerConfiguration]
     private let shutdownGracePeriod: TimeAmount
-    private let loops: [LoopBinding]
+    let loops: [LoopBinding]
     private let metrics: ProxyMetrics
     private let registry = ConnectionRegistry()
     private let accessLogger: AccessLogger?
     private let tlsMetrics = TLSMetrics()
     private let state: Mutex<State>
 
-    private struct LoopBinding: Sendable {
+    struct LoopBinding: Sendable {
         let eventLoop: any EventLoop
         let context: NIOLoopBoundBox<LoopContext>
         let statistics: LoopStatistics
@@ -206,7 +206,7 @@ public final class ProxyServer: Service, Sendable {
                     healthy: backend.isHealthy(maxFailures: pool.configuration.maxFailures),
                     consecutiveFailures: backend.consecutiveFailures,
                     inFlight: backend.inFlight)
-            })
+            }, shedding: pool.concurrency?.status())
         }
         return ProxyStatus(
             openConnections: open, inFlightRequests: inFlight, completedRequests: completed,

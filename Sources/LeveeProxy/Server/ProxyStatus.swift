@@ -23,9 +23,12 @@ public struct ProxyStatus: Sendable, Codable, Equatable {
     public struct PoolStatus: Sendable, Codable, Equatable {
         public var name: String
         public var backends: [BackendStatus]
-        public init(name: String, backends: [BackendStatus]) {
+        /// The concurrency limit, queue and shed counts; nil when the pool has no concurrency limit.
+        public var shedding: PoolSheddingStatus?
+        public init(name: String, backends: [BackendStatus], shedding: PoolSheddingStatus? = nil) {
             self.name = name
             self.backends = backends
+            self.shedding = shedding
         }
     }
 
