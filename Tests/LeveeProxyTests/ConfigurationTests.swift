@@ -194,7 +194,7 @@ struct ConfigurationTests {
             [upstream.app]
             backends = [
               "127.0.0.1:9000",
-              "https://secure:443",
+              "https://secure:443/api",
             ]
             balance = "random"
             ejection_time = "10 parsecs"
@@ -216,7 +216,7 @@ struct ConfigurationTests {
         #expect(found.count == 7)
         if found.count == 7 {
             #expect(found[4].message.contains("invalid duration \"10 parsecs\""))
-            #expect(found[2].message.contains("TLS toward upstreams"))
+            #expect(found[2].message.contains("without a path"))
         }
     }
 
@@ -386,7 +386,7 @@ struct ConfigurationQuickFormTests {
     @Test("bad flags are all named")
     func badFlags() {
         do {
-            _ = try ProxyConfiguration.quickForm(listen: ["nowhere"], upstreams: ["https://x:1", "ftp//"], admin: "x", workers: 0)
+            _ = try ProxyConfiguration.quickForm(listen: ["nowhere"], upstreams: ["https://x:1/path", "ftp//"], admin: "x", workers: 0)
             Issue.record("accepted bad flags")
         } catch {
             #expect(error.errors.map(\.field) == ["--listen[0]", "--upstream[0]", "--upstream[1]", "--admin", "--workers"])

@@ -304,7 +304,7 @@ import Testing
         let json = f.statistics().json
         #expect(json.hasPrefix("{\"requests\":2,\"rules\":{\"per-ip\":{\"allowed\":1,\"limited\":1,"))
         #expect(json.contains("\"classes\":{\"trusted\":0,\"verified\":0,\"known\":0,\"unknown\":2,\"suspicious\":0,\"banned\":0}"))
-        #expect(json.contains("\"top_talkers\":[{\"client\":\"203.0.113.9\",\"requests\":2,\"error\":0}]"))
+        #expect(json.contains("\"top_talkers\":[{\"client\":\"203.0.113.9\",\"requests\":2,\"error\":0,\"ja4\":[]}]"))
         let ban = f.ban(CIDR("198.51.100.0/24")!, duration: .seconds(90), reason: "abuse \"report\"")
         clock.advance(by: .milliseconds(500))
         #expect(ban.json(at: f.now) == "{\"network\":\"198.51.100.0/24\",\"remaining_seconds\":90,\"level\":0,\"reason\":\"abuse \\\"report\\\"\"}")

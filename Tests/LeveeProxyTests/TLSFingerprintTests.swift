@@ -1,4 +1,5 @@
 import Foundation
+import Levee
 import NIOCore
 import LeveeTestSupport
 import Testing
@@ -84,6 +85,58 @@ struct TLSFingerprintTests {
             await other.close()
             #expect(backend.requestCount == 1)
         }
+    }
+
+    @Test("the top talkers show the JA4 fingerprints each client used, in the statistics and their JSON")
+    func topTalkersShowJA4() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let pair = try certificates.make("localhost")
+        let configuration = try ProxyConfiguration.parse(
+            """
+            [upstream.app]
+            backends = ["127.0.0.1:9"]
+            [[route]]
+            name = "all"
+            upstream = "app"
+            """, file: "t.toml")
+        let filter = FloodFilter(configuration: configuration.filter)
+        try await withProxy(filter: filter, configure: { configuration in
+            configuration.listeners = [ListenerConfiguration(host: "127.0.0.1", port: 0, tls: .test(pair))]
+        }) { proxy, _ in
+            var expected: Set<String> = []
+            for alpn in [["http/1.1"], [], ["http/1.1"]] {
+                let connection = try await TLSTestConnection.connect(port: proxy.port, serverName: "localhost", alpn: alpn)
+                #expect(try await connection.http1(.GET, "/").status == 200)
+                await connection.close()
+                expected.insert(JA4Fingerprint(try #require(try ClientHello.parse(records: connection.clientHello))).description)
+            }
+            #expect(expected.count == 2)
+            let top = try #require(filter.topTalkers(5).first)
+            #expect(top.client == "127.0.0.1")
+            #expect(top.requests == 3)
+            #expect(top.ja4 == expected.sorted())
+            let json = filter.statistics(topTalkers: 5).json
+            #expect(json.contains("\"ja4\":[\"\(expected.sorted()[0])\",\"\(expected.sorted()[1])\"]"))
+            filter.resetTopTalkers()
+            #expect(filter.topTalkers(5).isEmpty)
+        }
+    }
+
+    @Test("fingerprint memory is bounded: a key seen again after its generation rolled over is still shown")
+    func talkerFingerprintsBounded() {
+        let table = TalkerFingerprints(capacity: 4, stripes: 2, maxPerKey: 2)
+        let heavy = LimiterKey(1)
+        table.record(heavy, ja4: "a", stripe: 0)
+        for i in 10..<30 {
+            table.record(LimiterKey(UInt64(i)), ja4: "x", stripe: 0)
+            table.record(heavy, ja4: "b", stripe: 0)
+            table.record(heavy, ja4: "c", stripe: 1)
+        }
+        // At most two per key, kept across generations; the stripes are merged.
+        #expect(table.fingerprints(of: heavy) == ["a", "b"])
+        // Old light keys fell out with their generation.
+        #expect(table.fingerprints(of: LimiterKey(10)).isEmpty)
     }
 
     @Test("rule match: a JA4 list matches only listed fingerprints and never plain HTTP")

@@ -26,8 +26,9 @@ struct TestCertificates {
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
 
-    /// An EC P-256 certificate for `name` (CN and subjectAltName), valid for a day.
-    func make(_ name: String) throws -> Pair {
+    /// An EC P-256 certificate for `name` (CN and subjectAltName, plus `ipAddress` when given),
+    /// valid for a day.
+    func make(_ name: String, ipAddress: String? = nil) throws -> Pair {
         let file = name.replacingOccurrences(of: "*", with: "wildcard")
         let pair = Pair(
             certificatePath: directory.appendingPathComponent("\(file).pem").path,
@@ -36,7 +37,7 @@ struct TestCertificates {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-            "-subj", "/CN=\(name)", "-addext", "subjectAltName=DNS:\(name)",
+            "-subj", "/CN=\(name)", "-addext", "subjectAltName=DNS:\(name)" + (ipAddress.map { ",IP:\($0)" } ?? ""),
             "-keyout", pair.keyPath, "-out", pair.certificatePath,
         ]
         process.standardOutput = FileHandle.nullDevice

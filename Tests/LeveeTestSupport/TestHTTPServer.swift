@@ -54,12 +54,17 @@ public final class TestHTTPServer: Sendable {
     /// Distinct remote IP addresses (without port) seen so far.
     public var distinctRemoteHosts: Set<String> { stats.withLockedValue { $0.remoteHosts } }
 
+    /// Handlers put in front of the HTTP codec of each accepted connection (e.g. a TLS server
+    /// handler, so that the backend speaks HTTPS).
+    public typealias Prepare = @Sendable (any Channel) throws -> Void
+
     /// Starts a server on `host`:`port` (port 0 picks a free one) answering with `handler`.
     public static func start(
         host: String = "127.0.0.1",
         port: Int = 0,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        handler: @escaping Handler = { _ in TestResponse(text: "ok") }
+        handler: @escaping Handler = { _ in TestResponse(text: "ok") },
+        prepare: Prepare? = nil
     ) async throws -> TestHTTPServer {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -67,6 +72,7 @@ public final class TestHTTPServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try prepare?(channel)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)

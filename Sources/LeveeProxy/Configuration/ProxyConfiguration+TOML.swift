@@ -127,7 +127,7 @@ extension ProxyConfiguration {
         if var upstreams = reader.table("upstream") {
             for name in upstreams.table.keys.sorted() {
                 guard var pool = upstreams.table(name) else { continue }
-                configuration.upstreams[name] = decodePool(name: name, &pool)
+                configuration.upstreams[name] = decodePool(name: name, &pool, baseDirectory: diagnostics.baseDirectory)
                 pool.finish()
             }
             upstreams.finish()
@@ -213,7 +213,7 @@ extension ProxyConfiguration {
         return enabled ? model : nil
     }
 
-    private static func decodePool(name: String, _ pool: inout TOMLTableReader) -> UpstreamPoolConfiguration {
+    private static func decodePool(name: String, _ pool: inout TOMLTableReader, baseDirectory: String?) -> UpstreamPoolConfiguration {
         var model = UpstreamPoolConfiguration(name: name, backends: [])
         if let backends = pool.stringArray("backends") {
             for (i, text) in backends.enumerated() {
@@ -241,7 +241,37 @@ extension ProxyConfiguration {
             model.concurrency = ConcurrencyConfiguration.decode(&concurrency)
             concurrency.finish()
         }
+        decodePoolTLS(&model, &pool, baseDirectory: baseDirectory)
         return model
+    }
+
+    /// `tls = true` (every backend over TLS; `https://` addresses need no flag), `tls_ca_file`,
+    /// `tls_server_name`, `tls_verify` (default true). The CA file is read now, so that a bad one
+    /// is an error with its line instead of failed handshakes later.
+    private static func decodePoolTLS(_ model: inout UpstreamPoolConfiguration, _ pool: inout TOMLTableReader, baseDirectory: String?) {
+        if pool.bool("tls") == true {
+            model.backends = model.backends.map { BackendAddress(host: $0.host, port: $0.port, tls: true) }
+        }
+        if let verify = pool.bool("tls_verify") { model.tls.verify = verify }
+        if let name = pool.string("tls_server_name") {
+            if name.isEmpty || name.contains(" ") || name.contains("/") || (try? SocketAddress(ipAddress: name, port: 0)) != nil {
+                pool.report("tls_server_name", "\"\(name)\" is not a host name (an IP address needs no server name)")
+            } else {
+                model.tls.serverName = name
+            }
+        }
+        if let caFile = pool.string("tls_ca_file") {
+            let path = ListenerTLSConfiguration.resolve(caFile, baseDirectory)
+            if let problem = UpstreamTLSContext.checkCAFile(path) {
+                pool.report("tls_ca_file", problem)
+            } else {
+                model.tls.caFile = path
+            }
+        }
+        let usesTLS = model.backends.contains { $0.tls }
+        if !usesTLS, pool.table["tls_ca_file"] != nil || pool.table["tls_server_name"] != nil || pool.table["tls_verify"] != nil {
+            pool.report("tls", "TLS settings given but no backend uses TLS: write https:// addresses or tls = true")
+        }
     }
 
     private static func decodeLimits(_ limits: inout TOMLTableReader) -> LimitsConfiguration {
@@ -259,20 +289,24 @@ extension ProxyConfiguration {
 
     struct Reason: Error { var message: String }
 
-    /// `"127.0.0.1:9000"` or `"http://127.0.0.1:9000"` (no path).
+    /// `"127.0.0.1:9000"`, `"http://127.0.0.1:9000"` or `"https://api.internal:8443"` (TLS; port 443 by default), no path.
     static func parseBackend(_ text: String) -> Result<BackendAddress, Reason> {
         var rest = Substring(text.trimmingSpaces)
+        var tls = false
         if rest.hasPrefix("https://") {
-            return .failure(Reason(message: "\"\(text)\": TLS toward upstreams is not supported yet; use http://"))
+            rest = rest.dropFirst("https://".count)
+            tls = true
+        } else if rest.hasPrefix("http://") {
+            rest = rest.dropFirst("http://".count)
         }
-        if rest.hasPrefix("http://") { rest = rest.dropFirst("http://".count) }
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         if rest.contains("/") {
             return .failure(Reason(message: "\"\(text)\": a backend is host:port, without a path"))
         }
+        if tls, !rest.contains(":") { rest += ":443" }
         guard let (host, port) = ConfigurationUnits.parseHostPort(String(rest)), port > 0 else {
             return .failure(Reason(message: "invalid backend \"\(text)\" (expected host:port, e.g. \"127.0.0.1:9000\")"))
         }
-        return .success(BackendAddress(host: host, port: port))
+        return .success(BackendAddress(host: host, port: port, tls: tls))
     }
 }

@@ -138,13 +138,18 @@ public struct UpstreamPoolConfiguration: Sendable, Equatable {
     public var maxIdlePerLoop: Int
     /// Adaptive concurrency limit and class-ordered queue toward the pool; nil: unlimited.
     public var concurrency: ConcurrencyConfiguration?
+    /// How the proxy checks the certificates of this pool's TLS backends (`https://` addresses,
+    /// or every backend when the pool says `tls = true`).
+    public var tls: UpstreamTLSConfiguration
 
     public init(
         name: String, backends: [BackendAddress], balance: Balance = .roundRobin, maxFailures: Int = 3,
         ejectionTime: TimeAmount = .seconds(10), maxRetries: Int = 1, maxIdlePerLoop: Int = 64,
-        concurrency: ConcurrencyConfiguration? = nil
+        concurrency: ConcurrencyConfiguration? = nil,
+        tls: UpstreamTLSConfiguration = UpstreamTLSConfiguration()
     ) {
         self.concurrency = concurrency
+        self.tls = tls
         self.name = name
         self.backends = backends
         self.balance = balance
@@ -155,15 +160,38 @@ public struct UpstreamPoolConfiguration: Sendable, Equatable {
     }
 }
 
-/// host:port of a backend (plain HTTP/1.1 for now).
+/// host:port of a backend, spoken to in HTTP/1.1, over TLS when `tls` is set.
 public struct BackendAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
-    public init(host: String, port: Int) {
+    /// Connections to this backend start with a TLS handshake (an `https://` address).
+    public var tls: Bool
+    public init(host: String, port: Int, tls: Bool = false) {
         self.host = host
         self.port = port
+        self.tls = tls
     }
-    public var description: String { "\(host):\(port)" }
+    public var description: String { tls ? "https://\(host):\(port)" : "\(host):\(port)" }
+}
+
+/// Certificate checks toward TLS backends. Verification is on by default: the backend's chain
+/// must lead to `caFile` (or the system's trust store) and name `serverName` (or the address
+/// dialled: the host name, or the IP address when the backend is given as one).
+public struct UpstreamTLSConfiguration: Sendable, Equatable {
+    /// PEM bundle of the certificate authorities trusted for the backends; nil: the system's.
+    public var caFile: String?
+    /// Name sent in SNI and checked against the certificate; nil: the backend's host name
+    /// (no SNI for an IP address, whose certificate must then name the IP).
+    public var serverName: String?
+    /// Check the chain and name; false accepts any certificate (only for a backend on a trusted
+    /// network whose certificate cannot be checked).
+    public var verify: Bool
+
+    public init(caFile: String? = nil, serverName: String? = nil, verify: Bool = true) {
+        self.caFile = caFile
+        self.serverName = serverName
+        self.verify = verify
+    }
 }
 
 /// Hardening limits, on by default.

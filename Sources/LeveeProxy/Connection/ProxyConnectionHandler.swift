@@ -356,7 +356,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return
         }
         let loop = self.loop
-        loop.connect(to: backend).assumeIsolated().whenComplete { [weak self] result in
+        loop.connect(to: backend, of: pool).assumeIsolated().whenComplete { [weak self] result in
             guard let self, self.exchange === ex, ex.phase == .connecting else {
                 if case .success(let channel) = result { channel.close(promise: nil) }
                 return
@@ -731,6 +731,12 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         }
         ex.upstreamDropped = true
         loop.signals.upstreamFailed()
+        if let error, UpstreamTLSContext.isTLSError(error) {
+            // A certificate the proxy does not trust is a configuration problem: say so loudly.
+            logger.warning("upstream TLS failed", metadata: ["backend": "\(upstream.backend.address)", "error": "\(error)"])
+            respondLocal(ex, status: .badGateway, reason: "upstream TLS handshake failed")
+            return
+        }
         respondLocal(ex, status: .badGateway, reason: "upstream closed the connection")
     }
 

@@ -59,6 +59,16 @@ public struct FilterStatistics: Sendable, Equatable {
         /// Requests counted (an upper bound: the sketch may overestimate by `error`).
         public var requests: UInt64
         public var error: UInt64
+        /// TLS client fingerprints (JA4) this client was seen with, sorted (a few at most;
+        /// empty for plain-HTTP clients).
+        public var ja4: [String]
+
+        public init(client: String, requests: UInt64, error: UInt64, ja4: [String] = []) {
+            self.client = client
+            self.requests = requests
+            self.error = error
+            self.ja4 = ja4
+        }
     }
 
     public var requests: Int

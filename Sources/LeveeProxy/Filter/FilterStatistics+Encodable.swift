@@ -54,12 +54,13 @@ extension FilterStatistics: Encodable {
 }
 
 extension FilterStatistics.TopTalker: Encodable {
-    private enum CodingKeys: String, CodingKey { case client, requests, error }
+    private enum CodingKeys: String, CodingKey { case client, requests, error, ja4 }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(client, forKey: .client)
         try container.encode(requests, forKey: .requests)
         try container.encode(error, forKey: .error)
+        try container.encode(ja4, forKey: .ja4)
     }
 }

@@ -20,10 +20,11 @@ extension FilterStatistics {
         return out
     }
 
-    /// `[{"client":"203.0.113.5","requests":1200,"error":0},…]`
+    /// `[{"client":"203.0.113.5","requests":1200,"error":0,"ja4":["t13d1516h2_8daaf6152771_e5627efa2ab1"]},…]`
     public static func json(_ talkers: [TopTalker]) -> String {
         "[" + talkers.map {
-            "{\"client\":\(RateLimitResponse.jsonString($0.client)),\"requests\":\($0.requests),\"error\":\($0.error)}"
+            "{\"client\":\(RateLimitResponse.jsonString($0.client)),\"requests\":\($0.requests),\"error\":\($0.error),\"ja4\":["
+                + $0.ja4.map(RateLimitResponse.jsonString).joined(separator: ",") + "]}"
         }.joined(separator: ",") + "]"
     }
 }

@@ -43,6 +43,8 @@ public final class FloodFilter: RequestFilter {
     let tiers: TierGate?
     /// Each tier's policy compiled for the hot path, by level.
     let tierRules: [CompiledTier]
+    /// JA4 fingerprints per client key, shown with the top talkers.
+    let talkerFingerprints: TalkerFingerprints
 
     let requests = StripedCounter()
     let classCounters: [StripedCounter]
@@ -111,6 +113,7 @@ public final class FloodFilter: RequestFilter {
                 counters: RuleCounters(), policy: rule.quota.map { RateLimitHeaders.Policy(name: rule.name, quota: $0) })
         }
         self.topTalkers = HeavyHitters(capacity: max(1, configuration.topTalkers), stripes: StripedCounter().stripeCount)
+        self.talkerFingerprints = TalkerFingerprints(capacity: 4 * max(1, configuration.topTalkers), stripes: StripedCounter().stripeCount)
         self.classCounters = ClientClass.allCases.map { _ in StripedCounter() }
         self.tiers = degradation.enabled ? tiers : nil
         self.tierRules = DegradationTier.allCases.map {
@@ -146,6 +149,7 @@ public final class FloodFilter: RequestFilter {
         classCounters[clientClass.rank].add(1, stripe: stripe)
         let clientKey = RuleKey.addressKey(identity.address)
         topTalkers.record(clientKey, stripe: stripe)
+        if let ja4 = request.ja4 { talkerFingerprints.record(clientKey, ja4: ja4, stripe: stripe) }
 
         if clientClass == .banned, let address = identity.address, let ban = bans.activeBan(for: address, now: now) {
             refusedWhileBanned.add(1, stripe: stripe)
@@ -439,11 +443,17 @@ public final class FloodFilter: RequestFilter {
 
     /// The heaviest clients since the last `resetTopTalkers()` (for `/status` and `GET /admin/top`).
     public func topTalkers(_ count: Int = 10) -> [FilterStatistics.TopTalker] {
-        topTalkers.top(count).map { FilterStatistics.TopTalker(client: $0.key.description, requests: $0.count, error: $0.error) }
+        topTalkers.top(count).map {
+            FilterStatistics.TopTalker(
+                client: $0.key.description, requests: $0.count, error: $0.error, ja4: talkerFingerprints.fingerprints(of: $0.key))
+        }
     }
 
     /// Starts a new top-talker observation window.
-    public func resetTopTalkers() { topTalkers.reset() }
+    public func resetTopTalkers() {
+        topTalkers.reset()
+        talkerFingerprints.reset()
+    }
 
     /// Lifts a ban and forgets the client's offences (admin API).
     @discardableResult

@@ -119,13 +119,24 @@ final class LoopContext {
         idle[address]?.remove(at: index)
     }
 
-    /// Dials `backend` on this event loop, so that both sides of the proxy share one loop.
-    func connect(to backend: Backend) -> EventLoopFuture<any Channel> {
+    /// Dials `backend` of `pool` on this event loop, so that both sides of the proxy share one
+    /// loop; a TLS backend gets the pool's TLS handler first (requests written before the
+    /// handshake ends wait in it).
+    func connect(to backend: Backend, of pool: UpstreamPool) -> EventLoopFuture<any Channel> {
+        var tls: UpstreamTLSContext?
+        if backend.address.tls {
+            switch pool.tls {
+            case .success(let context): tls = context
+            case .failure(let error): return eventLoop.makeFailedFuture(error)
+            case nil: return eventLoop.makeFailedFuture(TLSServerContext.LoadError(path: pool.name, reason: "no TLS context"))
+            }
+        }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(runtime.configuration.timeouts.connect)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler(for: backend.address)) }
                     // No outbound validator: see `configureHTTP1` in ProxyServer.
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(backend: backend))

@@ -6,6 +6,10 @@ final class UpstreamPool: Sendable {
     let backends: [Backend]
     /// Adaptive concurrency limit and class-ordered queue (`[upstream.NAME.concurrency]`); nil: none.
     let concurrency: ConcurrencyGate<EventLoopWaiter>?
+    /// The client TLS context when some backend is `https://`: the context, or why it could not
+    /// be built (a CA file that changed since the configuration was read); connections to TLS
+    /// backends then fail with that error instead of going out unchecked.
+    let tls: Result<UpstreamTLSContext, any Error>?
 
     init(configuration: UpstreamPoolConfiguration, previous: [BackendAddress: Backend], previousPool: UpstreamPool? = nil) {
         self.configuration = configuration
@@ -19,6 +23,8 @@ final class UpstreamPool: Sendable {
         } else {
             self.concurrency = nil
         }
+        self.tls = configuration.backends.contains(where: \.tls)
+            ? Result { try UpstreamTLSContext(configuration: configuration.tls) } : nil
     }
 
     var name: String { configuration.name }

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Side-by-side TLS termination benchmark on loopback (issue #7).
+#
+# One nginx instance is the common plain-HTTP backend. In front of it, with the SAME certificate
+# (EC P-256, made here by openssl), terminate TLS: Levee (release build, one event loop) and nginx
+# (one worker, proxy_pass with upstream keep-alive). The same wrk client then measures, in one run,
+# alternating the two targets each round:
+#   - HTTPS requests/s on kept-alive connections (HTTP/1.1);
+#   - TLS handshakes/s: every request on a new connection (`Connection: close`), i.e. a full
+#     handshake (wrk does not resume sessions) plus one request.
+# Prints medians over ROUNDS and the levee/nginx ratios.
+#
+# HTTP/2 is not measured: neither wrk nor levee load speaks h2 as a load client here, and no h2
+# load tool (h2load) is installed.
+#
+# Usage: Benchmarks/peers/tls.sh            (from the repository root)
+# Environment: DURATION=5s CONNECTIONS=64 NEWCONN_CONNECTIONS=16 THREADS=1 WARMUP=1s ROUNDS=3
+#              LEVEE_BIN=path (skip the build)
+# Needs the Debian packages wrk, nginx-light (or nginx), openssl, python3.
+# Only 127.0.0.1 is used; everything started here is stopped on exit.
+set -euo pipefail
+
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-64}
+NEWCONN_CONNECTIONS=${NEWCONN_CONNECTIONS:-16}
+THREADS=${THREADS:-1}
+WARMUP=${WARMUP:-1s}
+ROUNDS=${ROUNDS:-3}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v openssl >/dev/null || need+=(openssl)
+command -v python3 >/dev/null || need+=(python3)
+if ((${#need[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    else
+        echo "missing: ${need[*]}; run: sudo apt-get install -y ${need[*]}" >&2
+        exit 1
+    fi
+fi
+
+WORK=$(mktemp -d /tmp/levee-tls-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for() {  # wait_for NAME URL LOG: until curl gets an answer (30 s at most)
+    for _ in $(seq 300); do
+        if curl -sk -o /dev/null --max-time 1 "$2"; then return 0; fi
+        sleep 0.1
+    done
+    echo "$1: nothing answers on $2; its log:" >&2
+    cat "$3" >&2 || true
+    return 1
+}
+
+if [ -z "${LEVEE_BIN:-}" ]; then
+    echo "building levee (release)..." >&2
+    (cd "$ROOT" && swift build -c release --product levee >/dev/null)
+    LEVEE_BIN="$ROOT/.build/release/levee"
+fi
+
+BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port)
+
+# --- one certificate for both --------------------------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$WORK/site.key" -out "$WORK/site.pem" 2>/dev/null
+
+# --- the common backend: nginx, one worker, a small static body ----------------------------------
+mkdir -p "$WORK/backend" "$WORK/nginx"
+cat >"$WORK/backend/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/backend/nginx.pid;
+error_log $WORK/backend/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/backend/body; proxy_temp_path $WORK/backend/proxy;
+    fastcgi_temp_path $WORK/backend/fastcgi; uwsgi_temp_path $WORK/backend/uwsgi; scgi_temp_path $WORK/backend/scgi;
+    keepalive_requests 10000000;
+    server {
+        listen 127.0.0.1:$BACKEND reuseport;
+        location / { default_type text/plain; return 200 "hello from the backend\n"; }
+    }
+}
+EOF
+nginx -p "$WORK/backend" -e "$WORK/backend/error.log" -c "$WORK/backend/nginx.conf" &
+PIDS+=($!)
+
+# --- nginx terminating TLS (TLS 1.2/1.3, ALPN h2 and http/1.1), proxying with keep-alive ---------
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx/body; proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi; uwsgi_temp_path $WORK/nginx/uwsgi; scgi_temp_path $WORK/nginx/scgi;
+    keepalive_requests 10000000;
+    upstream backend { server 127.0.0.1:$BACKEND; keepalive 128; keepalive_requests 10000000; }
+    server {
+        listen 127.0.0.1:$NGINX ssl http2;
+        ssl_certificate $WORK/site.pem;
+        ssl_certificate_key $WORK/site.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache off;
+        ssl_session_tickets off;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+        }
+    }
+}
+EOF
+nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
+PIDS+=($!)
+
+# --- Levee terminating TLS: one event loop, no rules ----------------------------------------------
+cat >"$WORK/levee.toml" <<EOF
+[server]
+workers = 1
+
+[[listen]]
+address = "127.0.0.1:$LEVEE"
+[listen.tls]
+certificate = "$WORK/site.pem"
+key = "$WORK/site.key"
+
+[upstream.app]
+backends = ["127.0.0.1:$BACKEND"]
+
+[[route]]
+name = "all"
+upstream = "app"
+EOF
+"$LEVEE_BIN" serve --config "$WORK/levee.toml" --log-level warning >"$WORK/levee.log" 2>&1 &
+PIDS+=($!)
+
+wait_for backend "http://127.0.0.1:$BACKEND/" "$WORK/backend/error.log"
+wait_for nginx "https://127.0.0.1:$NGINX/" "$WORK/nginx/error.log"
+wait_for levee "https://127.0.0.1:$LEVEE/" "$WORK/levee.log"
+for p in "$NGINX" "$LEVEE"; do
+    curl -sk --http1.1 -o /dev/null -w "%{http_code}" "https://127.0.0.1:$p/" | grep -q 200 || { echo "no 200 on $p" >&2; exit 1; }
+done
+
+# run_wrk NAME PORT CONNECTIONS [wrk args]: prints "rps non2xx status"
+run_wrk() {
+    local name=$1 port=$2 conns=$3; shift 3
+    wrk -t"$THREADS" -c"$conns" -d"$WARMUP" "$@" "https://127.0.0.1:$port/" >/dev/null
+    wrk -t"$THREADS" -c"$conns" -d"$DURATION" "$@" "https://127.0.0.1:$port/" >"$WORK/wrk-$name.txt"
+    python3 - "$WORK/wrk-$name.txt" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+errors = re.search(r"Socket errors:.*", text)
+print(f"{rps:.0f} {bad.group(1) if bad else 0} {'errors' if errors else 'clean'}")
+EOF
+}
+
+declare -A RESULT
+for round in $(seq "$ROUNDS"); do
+    for name in levee nginx; do
+        port=$([ "$name" = levee ] && echo "$LEVEE" || echo "$NGINX")
+        read -r rps bad status < <(run_wrk "$name-keep" "$port" "$CONNECTIONS")
+        RESULT[$name-keep]="${RESULT[$name-keep]:-} $rps"
+        [ "$status" = clean ] && [ "$bad" = 0 ] || echo "warning: $name keep-alive round $round: $bad non-2xx, $status" >&2
+        read -r rps bad status < <(run_wrk "$name-new" "$port" "$NEWCONN_CONNECTIONS" -H "Connection: close")
+        RESULT[$name-new]="${RESULT[$name-new]:-} $rps"
+        [ "$bad" = 0 ] || echo "warning: $name new-connection round $round: $bad non-2xx" >&2
+    done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+echo
+echo "wrk -t$THREADS -d$DURATION on 127.0.0.1, $(nproc) cores, one worker each, median of $ROUNDS round(s); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-44s %14s %14s %8s\n" "measure" "levee" "nginx" "ratio"
+lk=$(echo "${RESULT[levee-keep]}" | median); nk=$(echo "${RESULT[nginx-keep]}" | median)
+ln=$(echo "${RESULT[levee-new]}" | median); nn=$(echo "${RESULT[nginx-new]}" | median)
+printf "%-44s %14s %14s %8s\n" "HTTPS req/s, keep-alive (-c$CONNECTIONS)" "$lk" "$nk" "$(ratio "$lk" "$nk")"
+printf "%-44s %14s %14s %8s\n" "handshakes/s, new conn per request (-c$NEWCONN_CONNECTIONS)" "$ln" "$nn" "$(ratio "$ln" "$nn")"
+echo "rounds: levee keep [${RESULT[levee-keep]} ] nginx keep [${RESULT[nginx-keep]} ] levee new [${RESULT[levee-new]} ] nginx new [${RESULT[nginx-new]} ]"
