@@ -1,3 +1,4 @@
+import LeveeTestSupport
 import Levee
 import Testing
 
@@ -165,7 +166,7 @@ struct TierControllerTests {
     @Test func aNoisySignalAroundAThresholdMovesUpOnceAndNeverFlaps() {
         var driver = Driver()
         // A deterministic noisy signal: ±10 % around the 100 ms threshold, for 5 minutes of ticks.
-        var generator = SplitMix(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<1200 {
             let noise = (Double(generator.next() % 2001) / 1000 - 1) * 0.01
             driver.run(Self.latency(0.1 + noise))
@@ -236,18 +237,5 @@ struct TierControllerTests {
         var controller = TierController(configuration: configuration)
         _ = controller.tick(now: 1, signals: Self.latency(100))
         #expect(controller.tier == .underAttack)
-    }
-}
-
-/// A tiny deterministic generator for scripted noise.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

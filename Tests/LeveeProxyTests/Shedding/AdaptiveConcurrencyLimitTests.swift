@@ -1,3 +1,4 @@
+import LeveeTestSupport
 import Levee
 import Testing
 
@@ -64,7 +65,7 @@ private struct LimitDriver {
 
     @Test func randomSamplesNeverLeaveTheBounds() {
         var driver = LimitDriver(settings)
-        var generator = SheddingRandom(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<2000 {
             let rtt = Double(generator.next() % 200) + 1
             let dropped = generator.next() % 10 == 0
@@ -101,18 +102,5 @@ private struct LimitDriver {
         var driver = LimitDriver(AdaptiveConcurrencyLimit.Settings(minLimit: 2, maxLimit: 8, initialLimit: 4, adaptive: false))
         #expect(driver.limit.limit == 8)
         #expect(Set(driver.windows(10, rttMilliseconds: 500, dropped: true)) == [8])
-    }
-}
-
-/// A small deterministic generator for reproducible "random" inputs.
-struct SheddingRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import LeveeTestSupport
 import Levee
 import Synchronization
 import Testing
@@ -64,7 +65,7 @@ private final class Tally: Sendable {
         let perTask = 150
         let classes: [ClientClass] = [.trusted, .verified, .known, .unknown, .suspicious]
 
-        @Sendable func hold(_ random: inout SheddingRandom) async {
+        @Sendable func hold(_ random: inout SeededGenerator) async {
             let now = tally.holding.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
             tally.mostHeld.max(now, ordering: .sequentiallyConsistent)
             await Task.yield()
@@ -75,7 +76,7 @@ private final class Tally: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<tasks {
                 group.addTask {
-                    var random = SheddingRandom(seed: UInt64(index) + 1)
+                    var random = SeededGenerator(seed: UInt64(index) + 1)
                     for _ in 0..<perTask {
                         let clientClass = classes[Int(random.next() % UInt64(classes.count))]
                         let waiter = AwaitableWaiter()
