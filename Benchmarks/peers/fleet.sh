@@ -32,18 +32,8 @@ for tool in wrk nginx redis-server redis-benchmark redis-cli python3; do
     command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y wrk nginx-light redis-server redis-tools python3)" >&2; exit 1; }
 done
 
-WORK=$(mktemp -d /tmp/levee-fleet-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+source "$(dirname "$0")/lib.sh"
+peers_workdir fleet
 
 wait_http() {  # wait_http PORT LOG: until 127.0.0.1:PORT answers HTTP (30 s at most)
     for _ in $(seq 300); do
@@ -53,11 +43,7 @@ wait_http() {  # wait_http PORT LOG: until 127.0.0.1:PORT answers HTTP (30 s at 
     echo "nothing answers on 127.0.0.1:$1; log:" >&2; cat "$2" >&2 || true; return 1
 }
 
-if [ -z "${LEVEE_BIN:-}" ]; then
-    echo "building levee (release)..." >&2
-    (cd "$ROOT" && swift build -c release --product levee >/dev/null)
-    LEVEE_BIN="$ROOT/.build/release/levee"
-fi
+peers_levee_bin "$ROOT"
 
 REDIS=$(free_port); BACKEND=$(free_port)
 redis-server --port "$REDIS" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" --logfile "$WORK/redis.log" &

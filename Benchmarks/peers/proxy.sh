@@ -20,53 +20,12 @@ WARMUP=${WARMUP:-2s}
 ROUNDS=${ROUNDS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || need+=(nginx-light)
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v python3 >/dev/null || need+=(python3)
-if ((${#need[@]})); then
-    if [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-    else
-        echo "missing: ${need[*]}; run: sudo apt-get install -y ${need[*]}" >&2
-        exit 1
-    fi
-fi
+source "$(dirname "$0")/lib.sh"
+peers_need wrk:wrk nginx:nginx-light haproxy:haproxy python3:python3
 
-WORK=$(mktemp -d /tmp/levee-proxy-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+peers_workdir proxy
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() {  # wait_for NAME PORT LOG: until an HTTP request on 127.0.0.1:PORT is answered (30 s at most)
-    for _ in $(seq 300); do
-        if python3 - "$2" <<'EOF' 2>/dev/null; then return 0; fi
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
-s.sendall(b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
-sys.exit(0 if s.recv(12).startswith(b"HTTP/1.1") else 1)
-EOF
-        sleep 0.1
-    done
-    echo "$1: nothing answers on 127.0.0.1:$2; its log:" >&2
-    cat "$3" >&2 || true
-    return 1
-}
-
-if [ -z "${LEVEE_BIN:-}" ]; then
-    echo "building levee (release)..." >&2
-    (cd "$ROOT" && swift build -c release --product levee >/dev/null)
-    LEVEE_BIN="$ROOT/.build/release/levee"
-fi
+peers_levee_bin "$ROOT"
 
 BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port); HAPROXY=$(free_port)
 

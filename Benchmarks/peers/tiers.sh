@@ -36,55 +36,16 @@ MAX_QUEUE=${MAX_QUEUE:-1s}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SCENARIOS="$ROOT/Benchmarks/scenarios"
 
-need=()
-command -v nginx >/dev/null || need+=(nginx-light)
-command -v python3 >/dev/null || need+=(python3)
-if ((${#need[@]})); then
-    if [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-    else
-        echo "missing: ${need[*]}; run: sudo apt-get install -y ${need[*]}" >&2
-        exit 1
-    fi
-fi
+source "$(dirname "$0")/lib.sh"
+peers_need nginx:nginx-light python3:python3
 
-WORK=$(mktemp -d /tmp/levee-tiers-bench.XXXXXX)
-PIDS=()
+peers_workdir tiers
 stop_pid() {  # stop_pid PID: SIGTERM, then wait for it
     kill "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
 }
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [ -n "${KEEP:-}" ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() {  # wait_for NAME PORT LOG: until an HTTP request on 127.0.0.1:PORT is answered (30 s at most)
-    for _ in $(seq 300); do
-        if python3 - "$2" <<'EOF' 2>/dev/null; then return 0; fi
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
-s.sendall(b"GET /api/hello HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
-sys.exit(0 if s.recv(12).startswith(b"HTTP/1.1") else 1)
-EOF
-        sleep 0.1
-    done
-    echo "$1: nothing answers on 127.0.0.1:$2; its log:" >&2
-    cat "$3" >&2 || true
-    return 1
-}
-
-if [ -z "${LEVEE_BIN:-}" ]; then
-    echo "building levee (release)..." >&2
-    (cd "$ROOT" && swift build -c release --product levee >/dev/null)
-    LEVEE_BIN="$ROOT/.build/release/levee"
-fi
+peers_levee_bin "$ROOT"
 
 BACKEND=$(free_port); LEVEE=$(free_port); ADMIN=$(free_port); NGINX=$(free_port)
 
@@ -92,7 +53,7 @@ BACKEND=$(free_port); LEVEE=$(free_port); ADMIN=$(free_port); NGINX=$(free_port)
 "$LEVEE_BIN" demo-backend --listen "127.0.0.1:$BACKEND" --capacity "$CAPACITY" --service-time "$SERVICE_TIME" \
     --max-queue "$MAX_QUEUE" --threads 1 --log-level warning >"$WORK/backend.log" 2>&1 &
 PIDS+=($!)
-wait_for backend "$BACKEND" "$WORK/backend.log"
+wait_for backend "$BACKEND" "$WORK/backend.log" /api/hello
 
 # --- Levee's configuration: the committed file on this run's ports --------------------------------
 sed -e "s/127\.0\.0\.1:18580/127.0.0.1:$LEVEE/; s/127\.0\.0\.1:18581/127.0.0.1:$ADMIN/; s/127\.0\.0\.1:18582/127.0.0.1:$BACKEND/" \
@@ -182,7 +143,7 @@ start_levee() {
     "$LEVEE_BIN" serve --config "$WORK/levee.toml" --log-level warning >>"$WORK/levee.log" 2>&1 &
     LEVEE_PID=$!
     PIDS+=("$LEVEE_PID")
-    wait_for levee "$LEVEE" "$WORK/levee.log"
+    wait_for levee "$LEVEE" "$WORK/levee.log" /api/hello
 }
 
 # levee_classes SCENARIO: what Levee's filter counted per client class (from /status)
@@ -214,7 +175,7 @@ done
 
 nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
 PIDS+=($!)
-wait_for nginx "$NGINX" "$WORK/nginx/error.log"
+wait_for nginx "$NGINX" "$WORK/nginx/error.log" /api/hello
 for name in "${SCENARIO_NAMES[@]}"; do
     echo "nginx: $name..." >&2
     run_load nginx "$name" "$NGINX"

@@ -28,34 +28,12 @@ WARMUP=${WARMUP:-1s}
 ROUNDS=${ROUNDS:-3}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || need+=(nginx-light)
-command -v openssl >/dev/null || need+=(openssl)
-command -v python3 >/dev/null || need+=(python3)
-if ((${#need[@]})); then
-    if [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-    else
-        echo "missing: ${need[*]}; run: sudo apt-get install -y ${need[*]}" >&2
-        exit 1
-    fi
-fi
+source "$(dirname "$0")/lib.sh"
+peers_need wrk:wrk nginx:nginx-light openssl:openssl python3:python3
 
-WORK=$(mktemp -d /tmp/levee-tls-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+peers_workdir tls
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() {  # wait_for NAME URL LOG: until curl gets an answer (30 s at most)
+wait_for_url() {  # wait_for_url NAME URL LOG: until curl gets an answer (30 s at most)
     for _ in $(seq 300); do
         if curl -sk -o /dev/null --max-time 1 "$2"; then return 0; fi
         sleep 0.1
@@ -65,11 +43,7 @@ wait_for() {  # wait_for NAME URL LOG: until curl gets an answer (30 s at most)
     return 1
 }
 
-if [ -z "${LEVEE_BIN:-}" ]; then
-    echo "building levee (release)..." >&2
-    (cd "$ROOT" && swift build -c release --product levee >/dev/null)
-    LEVEE_BIN="$ROOT/.build/release/levee"
-fi
+peers_levee_bin "$ROOT"
 
 BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port)
 
@@ -152,9 +126,9 @@ EOF
 "$LEVEE_BIN" serve --config "$WORK/levee.toml" --log-level warning >"$WORK/levee.log" 2>&1 &
 PIDS+=($!)
 
-wait_for backend "http://127.0.0.1:$BACKEND/" "$WORK/backend/error.log"
-wait_for nginx "https://127.0.0.1:$NGINX/" "$WORK/nginx/error.log"
-wait_for levee "https://127.0.0.1:$LEVEE/" "$WORK/levee.log"
+wait_for_url backend "http://127.0.0.1:$BACKEND/" "$WORK/backend/error.log"
+wait_for_url nginx "https://127.0.0.1:$NGINX/" "$WORK/nginx/error.log"
+wait_for_url levee "https://127.0.0.1:$LEVEE/" "$WORK/levee.log"
 for p in "$NGINX" "$LEVEE"; do
     curl -sk --http1.1 -o /dev/null -w "%{http_code}" "https://127.0.0.1:$p/" | grep -q 200 || { echo "no 200 on $p" >&2; exit 1; }
 done
