@@ -10,6 +10,9 @@ extension FloodFilter {
         let respond: TierPolicy.ShedResponse
         /// Per rule, in rule order: the quota in force in this tier (nil for access rules).
         let quotas: [Quota?]
+        /// Per rule: the `RateLimit-Policy` of the quota in force, so that clients pace
+        /// themselves by the tightened quota rather than the configured one.
+        let policies: [RateLimitHeaders.Policy?]
         let unavailableJSON: LocalResponse
         let unavailableHTML: LocalResponse
 
@@ -24,6 +27,7 @@ extension FloodFilter {
                 let applies = policy.tightenRules?.contains(rule.name) ?? true
                 return applies ? Self.tightened(quota, by: policy.tighten) : quota
             }
+            policies = zip(rules, quotas).map { rule, quota in quota.map { RateLimitHeaders.Policy(name: rule.name, quota: $0) } }
             let detail = "The service is shedding load (degradation tier \(tier.rawValue)); retry later."
             unavailableJSON = LocalResponse(RateLimitResponse.serviceUnavailable(retryAfter: policy.retryAfter, accept: nil, detail: detail))
             unavailableHTML = LocalResponse(RateLimitResponse.serviceUnavailable(retryAfter: policy.retryAfter, accept: "text/html", detail: detail))

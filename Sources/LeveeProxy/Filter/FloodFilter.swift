@@ -164,7 +164,8 @@ public final class FloodFilter: RequestFilter {
         if level != 0, let verdict = shedByTier(level, clientClass: clientClass, facts: facts, accept: accept, request: request) {
             return verdict
         }
-        let tierQuotas = tierRules[level].quotas
+        let tier = tierRules[level]
+        let tierQuotas = tier.quotas
 
         // The usual case is one matching limit: kept out of arrays so that it allocates nothing.
         var single: (check: LimitCheck, entry: CheckedRule)?
@@ -188,7 +189,7 @@ public final class FloodFilter: RequestFilter {
                     compiled.counters.add(.logOnly)
                     continue
                 }
-                if let verdict = act(compiled, decision: nil, facts: facts, accept: accept, request: request, now: now) {
+                if let verdict = act(compiled, decision: nil, policy: nil, facts: facts, accept: accept, request: request, now: now) {
                     return verdict
                 }
                 continue
@@ -215,11 +216,11 @@ public final class FloodFilter: RequestFilter {
         }
         if let single {
             return decide(CollectionOfOne(single.check), CollectionOfOne(single.entry), globals: globals,
-                          facts: facts, accept: accept, request: request, now: now, quotas: tierQuotas)
+                          facts: facts, accept: accept, request: request, now: now, tier: tier)
         }
         if checks.isEmpty && globals.isEmpty { return .forward(responseHeaders: [:]) }
         return decide(checks, checked, globals: globals, facts: facts, accept: accept, request: request, now: now,
-                      quotas: tierQuotas)
+                      tier: tier)
     }
 
     /// One global rule a request is checked against: the rule's position and its fleet-wide key.
@@ -237,13 +238,18 @@ public final class FloodFilter: RequestFilter {
     /// Checks all of `checks` at once (all or nothing) and turns the outcome into a verdict.
     private func decide<Checks: Collection<LimitCheck>, Entries: Collection<CheckedRule>>(
         _ checks: Checks, _ checked: Entries, globals: [GlobalCheck], facts: RequestFacts, accept: String?,
-        request: RequestContext, now: UInt64, quotas: [Quota?]
+        request: RequestContext, now: UInt64, tier: CompiledTier
     ) -> FilterVerdict {
+        // Global rules are not tightened by tiers: their policy is the configured one.
+        func policy(_ rule: Int) -> RateLimitHeaders.Policy? {
+            rules[rule].fleetLimiter == nil ? tier.policies[rule] : rules[rule].policy
+        }
         func checkedRule(at position: Int) -> CheckedRule { checked[checked.index(checked.startIndex, offsetBy: position)] }
         let result = MultiLimitCheck.acquireAll(checks, at: now)
         guard result.isAllowed else {
-            let compiled = rules[checkedRule(at: result.index ?? 0).rule]
-            return act(compiled, decision: result.decision, facts: facts, accept: accept, request: request, now: now)
+            let rule = checkedRule(at: result.index ?? 0).rule
+            return act(rules[rule], decision: result.decision, policy: policy(rule), facts: facts, accept: accept,
+                       request: request, now: now)
                 ?? .forward(responseHeaders: [:])
         }
         // The limit closest to biting, for the `headers = "always"` fields: (rule position, decision).
@@ -257,7 +263,8 @@ public final class FloodFilter: RequestFilter {
             guard decision.isAllowed else {
                 for (c, e) in zip(checks, checked) { refund(c, key: e.key, at: now) }
                 refundGlobals(globals[..<position])
-                return act(compiled, decision: decision, facts: facts, accept: accept, request: request, now: now)
+                return act(compiled, decision: decision, policy: compiled.policy, facts: facts, accept: accept,
+                           request: request, now: now)
                     ?? .forward(responseHeaders: [:])
             }
             if binding == nil || decision.remaining < binding!.decision.remaining { binding = (global.rule, decision) }
@@ -268,7 +275,7 @@ public final class FloodFilter: RequestFilter {
         var delayedRules: [Int] = []
         for entry in checked {
             let compiled = rules[entry.rule]
-            guard case .delay(let maxDelay) = compiled.rule.action, let quota = quotas[entry.rule],
+            guard case .delay(let maxDelay) = compiled.rule.action, let quota = tier.quotas[entry.rule],
                   let limiter = compiled.limiter else { continue }
             let after = limiter.peek(entry.key, quota: quota, at: now).resetAfterNanoseconds
             let own = quota.emissionIntervalNanoseconds &* UInt64(compiled.rule.cost)
@@ -280,7 +287,8 @@ public final class FloodFilter: RequestFilter {
                 let decision = RateLimitDecision(isAllowed: false, remaining: 0, limit: quota.burst,
                                                  retryAfterNanoseconds: slot - BanList.nanoseconds(maxDelay),
                                                  resetAfterNanoseconds: after)
-                return act(compiled, decision: decision, facts: facts, accept: accept, request: request, now: now)
+                return act(compiled, decision: decision, policy: policy(entry.rule), facts: facts, accept: accept,
+                           request: request, now: now)
                     ?? .forward(responseHeaders: [:])
             }
             if slot > 0 { delayedRules.append(entry.rule) }
@@ -289,7 +297,7 @@ public final class FloodFilter: RequestFilter {
         for entry in checked { rules[entry.rule].counters.add(.allowed) }
         for global in globals { rules[global.rule].counters.add(.allowed) }
         var headers = HTTPHeaders()
-        if let binding, let policy = rules[binding.rule].policy, rules[binding.rule].rule.headers == .always {
+        if let binding, let policy = policy(binding.rule), rules[binding.rule].rule.headers == .always {
             for f in RateLimitHeaders.fields([.init(policy: policy, decision: binding.decision)]) { headers.add(name: f.name, value: f.value) }
         }
         if wait > 0 {
@@ -313,8 +321,8 @@ public final class FloodFilter: RequestFilter {
     /// Carries out `compiled`'s action. `decision` is nil for access rules. Returns nil when the
     /// request goes on (a challenge's `pass` fallback, or a client already verified).
     private func act(
-        _ compiled: CompiledRule, decision: RateLimitDecision?, facts: RequestFacts, accept: String?,
-        request: RequestContext, now: UInt64
+        _ compiled: CompiledRule, decision: RateLimitDecision?, policy: RateLimitHeaders.Policy?, facts: RequestFacts,
+        accept: String?, request: RequestContext, now: UInt64
     ) -> FilterVerdict? {
         let rule = compiled.rule
         let counters = compiled.counters
@@ -335,7 +343,7 @@ public final class FloodFilter: RequestFilter {
         offend(facts, rule: compiled, now: now)
         let retryAfter = decision?.retryAfter ?? .seconds(1)
         var statuses: [RateLimitHeaders.Status] = []
-        if let decision, let policy = compiled.policy, rule.headers != .never {
+        if let decision, let policy, rule.headers != .never {
             statuses = [.init(policy: policy, decision: decision)]
         }
         let tooMany = { LocalResponse(RateLimitResponse.tooManyRequests(retryAfter: retryAfter, statuses: statuses, accept: accept)) }

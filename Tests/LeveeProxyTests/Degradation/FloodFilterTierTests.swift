@@ -102,11 +102,16 @@ struct FloodFilterTierTests {
         #expect(filter.evaluate(filterRequest(peer: Self.unknown)).isForward)
         #expect(filter.evaluate(filterRequest(peer: Self.unknown)).isForward)
         #expect(filter.evaluate(filterRequest(peer: "198.51.100.8")).isForward)
-        #expect(filter.evaluate(filterRequest(peer: Self.unknown)).status == 429)
-        // Back at normal, another client gets the full burst of 4.
+        let refused = filter.evaluate(filterRequest(peer: Self.unknown))
+        #expect(refused.status == 429)
+        // The fields announce the quota in force (burst 2 over 4 minutes), not the configured one.
+        #expect(refused.response?.headers.first(name: "RateLimit-Policy") == "\"per-ip\";q=2;w=240")
+        // Back at normal, another client gets the full burst of 4, and the fields say so.
         gate.publish(.normal)
         for _ in 0..<4 { #expect(filter.evaluate(filterRequest(peer: "198.51.100.9")).isForward) }
-        #expect(filter.evaluate(filterRequest(peer: "198.51.100.9")).status == 429)
+        let normal = filter.evaluate(filterRequest(peer: "198.51.100.9"))
+        #expect(normal.status == 429)
+        #expect(normal.response?.headers.first(name: "RateLimit-Policy") == "\"per-ip\";q=4;w=240")
     }
 
     @Test func tighteningOnlyTheNamedRules() throws {
