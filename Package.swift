@@ -33,7 +33,9 @@ let package = Package(
     ],
     targets: [
         // The limiter core: standard library and Synchronization only, no I/O.
-        .target(name: "Levee"),
+        .target(name: "Levee", dependencies: ["CLeveeCycles"]),
+        // The CPU counter read behind MonotonicClock (an inline rdtsc / cntvct_el0).
+        .target(name: "CLeveeCycles"),
 
         // C shims: libpcap for capture replay, OpenSSL's libcrypto for HMAC/SHA-256.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
