@@ -51,15 +51,10 @@ check: release
 
 # Tests run one at a time: the end-to-end suites drive real sockets and timers on two cores, and
 # running them all at once turns their deadlines into a measure of contention.
-# The log is kept and, on a failure, the failing tests are printed again last, so that they are
-# still on screen (or in a CI log's tail) after the thousands of lines of passing tests.
+# Tests/run-tests.sh keeps the log, repeats the failing tests at the end and runs them once more.
 test: deps-test
 	$(SWIFT) build --build-tests
-	@mkdir -p .build; set -o pipefail; \
-	if $(SWIFT) test --skip-build --no-parallel 2>&1 | tee .build/test.log; then exit 0; fi; \
-	echo; echo "=== failing tests (full log: .build/test.log) ==="; \
-	grep -E "✘|error:|Fatal error|Crash|signal [0-9]+" .build/test.log | grep -v "^✘ Test run with" | head -60; \
-	exit 1
+	SWIFT=$(SWIFT) bash Tests/run-tests.sh
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark

@@ -95,11 +95,13 @@ struct EngineTests {
         let steady = try #require(report.classes["steady"])
         #expect(steady.mode == "open")
         #expect(steady.requests == steady.completed + steady.errors.total)
-        // Never more than the schedule's 1250 sends, and within 20% of it: a closed loop on this fast
-        // server would run many times faster. On a loaded machine (CI, 2 cores, load average 20 seen
-        // here: 7% short) the sends still running late when the duration ends are cut.
-        #expect(abs(steady.requestsPerSecond - 500) / 500 < 0.2, "achieved \(steady.requestsPerSecond)/s")
-        #expect(steady.requests <= 1250 && steady.requests >= 1000, "sent \(steady.requests)")
+        // Never more than the schedule's 1250 sends: a closed loop on this fast server would run
+        // many times faster. The lower bound only says the schedule ran: on a starved machine the
+        // sends still running late when the duration ends are cut (7% short at load average 20
+        // here; CI machines may be slower still), so it is loose on purpose.
+        #expect(steady.requestsPerSecond <= 500 * 1.05 && steady.requestsPerSecond >= 500 * 0.5,
+                "achieved \(steady.requestsPerSecond)/s")
+        #expect(steady.requests <= 1250 && steady.requests >= 625, "sent \(steady.requests)")
     }
 
     @Test func stallShowsInCorrectedLatencyNotInNaive() async throws {
@@ -256,8 +258,9 @@ struct EngineTests {
         c.waveOff = 500_000_000
         let report = try await LoadEngine(scenario: scenario(server, seconds: 2, classes: [c])).run()
         await server.shutdown()
-        // On for half of the two seconds: about 200 requests instead of 400 (10% slack for a loaded machine).
-        #expect(abs(report.total.requests - 200) <= 20, "sent \(report.total.requests)")
+        // On for half of the two seconds: at most about 200 requests instead of the 400 of a steady
+        // run (10% slack for timer edges); at least half of that, however slow the machine.
+        #expect(report.total.requests <= 220 && report.total.requests >= 100, "sent \(report.total.requests)")
     }
 }
 
