@@ -14,13 +14,15 @@ struct HTTP2LoadTests {
 
     /// Call inside `withMetricsFactory` to see the proxy's counters.
     private static func withTLSProxy(
-        filter: any RequestFilter, http2: Bool = true, _ body: (ProxyHarness, TestHTTPServer) async throws -> Void
+        filter: any RequestFilter = AllowAllFilter(), http2: Bool = true,
+        backend: @escaping TestHTTPServer.Handler = { _ in TestResponse(text: "ok") },
+        _ body: (ProxyHarness, TestHTTPServer) async throws -> Void
     ) async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
         var tls = ListenerTLSConfiguration.test(try certificates.make("localhost"))
         tls.http2 = http2
-        try await withProxy(backend: { _ in TestResponse(text: "ok") }, filter: filter, configure: { configuration in
+        try await withProxy(backend: backend, filter: filter, configure: { configuration in
             configuration.listeners = [ListenerConfiguration(host: "127.0.0.1", port: 0, tls: tls)]
         }, body)
     }
@@ -106,5 +108,42 @@ struct HTTP2LoadTests {
             #expect(report.classes["c"]?.status["200"] == 10)
             #expect(metrics.counterTotal(label: Self.http2Connections) == 0)
         } }
+    }
+
+    @Test("requests that outlive the timeout are reset and counted as timeouts; the other streams complete")
+    func timeoutsOnStreams() async throws {
+        let slowBackend: TestHTTPServer.Handler = { request in
+            // Far beyond the run's 1.5 s timeout; the sleep ends early when the backend shuts down.
+            if request.head.uri == "/slow" { try? await Task.sleep(for: .seconds(8)) }
+            return TestResponse(text: "ok")
+        }
+        try await Self.withTLSProxy(backend: slowBackend) { proxy, _ in
+            var c = TrafficClass(name: "mixed")
+            c.paths = ["/fast", "/slow"]
+            c.maxRequests = 8
+            let scenario = Scenario(
+                target: try LoadTarget(url: "https://localhost:\(proxy.port)/"), duration: 30_000_000_000, threads: 1,
+                timeout: 1_500_000_000, classes: [c], http2: true, streams: 4)
+            let report = try await LoadEngine(scenario: scenario).run()
+            let r = try #require(report.classes["mixed"])
+            #expect(r.requests == 8)
+            #expect(r.status["200"] == 4)
+            #expect(r.errors.timeout == 4)
+            #expect(r.completed + r.errors.total == r.requests)
+        }
+    }
+
+    @Test("nothing listening: every request is a refused error and the run still ends")
+    func refusedConnections() async throws {
+        var c = TrafficClass(name: "c")
+        c.maxRequests = 6
+        c.connections = 2
+        let scenario = Scenario(
+            target: try LoadTarget(url: "https://127.0.0.1:1/"), duration: 20_000_000_000, threads: 1, classes: [c],
+            http2: true, streams: 3)
+        let report = try await LoadEngine(scenario: scenario).run()
+        #expect(report.classes["c"]?.requests == 6)
+        #expect(report.classes["c"]?.errors.refused == 6)
+        #expect(report.classes["c"]?.completed == 0)
     }
 }
