@@ -48,29 +48,34 @@ struct HTTP2LoadTests {
             sourced.paths = ["/h2"]
             sourced.maxRequests = 20
             sourced.source = try SourceAddressRange("127.0.7.1-127.0.7.2")
+            var forwarded = TrafficClass(name: "forwarded")
+            forwarded.paths = ["/h2"]
+            forwarded.maxRequests = 10
+            forwarded.source = try SourceAddressRange("127.0.9.1-127.0.9.3")
+            forwarded.identity = .forwardedFor
             let scenario = Scenario(
                 target: try LoadTarget(url: "https://localhost:\(proxy.port)/h2"), duration: 30_000_000_000, threads: 2,
-                timeout: 5_000_000_000, classes: [closed, open, sourced], http2: true, streams: 4)
+                timeout: 5_000_000_000, classes: [closed, open, sourced, forwarded], http2: true, streams: 4)
             let report = try await LoadEngine(scenario: scenario).run()
 
             #expect(report.protocolName == "h2")
             #expect(report.text.contains("protocol: h2"))
             #expect(report.jsonString.contains("\"protocol\" : \"h2\""))
-            for (name, count) in [("closed", 300), ("open", 40), ("sourced", 20)] {
+            for (name, count) in [("closed", 300), ("open", 40), ("sourced", 20), ("forwarded", 10)] {
                 let c = try #require(report.classes[name])
                 #expect(c.requests == count, "\(name)")
                 #expect(c.completed == count, "\(name)")
                 #expect(c.status["200"] == count, "\(name)")
                 #expect(c.errors.total == 0, "\(name)")
             }
-            #expect(report.total.requests == 360)
-            #expect(backend.requestCount == 360)
+            #expect(report.total.requests == 370)
+            #expect(backend.requestCount == 370)
 
-            // The proxy negotiated HTTP/2 on the six client connections (and on the engine's pre-flight
+            // The proxy negotiated HTTP/2 on the seven client connections (and on the engine's pre-flight
             // handshake) and saw every request with its method, path and body length.
-            #expect(metrics.counterTotal(label: Self.http2Connections) >= 7)
+            #expect(metrics.counterTotal(label: Self.http2Connections) >= 8)
             let seen = filter.requests
-            #expect(seen.count == 360)
+            #expect(seen.count == 370)
             #expect(seen.allSatisfy { $0.head.uri == "/h2" && $0.isTLS })
             let posts = seen.filter { $0.head.method == .POST }
             #expect(posts.count == 150)
@@ -78,6 +83,8 @@ struct HTTP2LoadTests {
             // The sourced class's connections were bound to its addresses.
             let sources = Set(seen.compactMap { $0.socketAddress?.ipAddress })
             #expect(sources.isSuperset(of: ["127.0.7.1", "127.0.7.2"]))
+            // The x-forwarded-for class's one client announced its address in a header.
+            #expect(seen.filter { $0.head.headers.first(name: "x-forwarded-for") == "127.0.9.1" }.count == 10)
         } }
     }
 
