@@ -16,6 +16,9 @@ struct LoadCommand: AsyncParsableCommand {
         Quick form: levee load http://127.0.0.1:8080/ --rate 5000 --duration 30s --connections 64 \
         (without --rate the loop is closed: every connection sends as soon as it has its answer).
 
+        HTTP/2: levee load https://127.0.0.1:8443/ --http2 --streams 8 (each connection is one HTTP/2 \
+        connection with up to 8 requests in flight; https:// only).
+
         Full form: levee load scenario.toml (traffic classes, attacks, thresholds: see docs/load-testing.md).
 
         Exits 99 when a threshold fails. Targets outside 127.0.0.0/8, ::1 and localhost are refused \
@@ -23,7 +26,7 @@ struct LoadCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "An http:// URL (quick form) or a scenario .toml file.")
+    @Argument(help: "An http:// or https:// URL (quick form) or a scenario .toml file.")
     var target: String
 
     @Option(help: "Requests per second (open loop, latency corrected for coordinated omission). Omit for closed loop.")
@@ -55,6 +58,12 @@ struct LoadCommand: AsyncParsableCommand {
 
     @Option(help: "Bind connections to source addresses from this range in 127.0.0.0/8 (e.g. 127.1.0.0/16).")
     var source: String?
+
+    @Flag(help: "Speak HTTP/2 (ALPN h2) to an https:// target; fails if the server does not select h2. Also `http2 = true` in a scenario.")
+    var http2 = false
+
+    @Option(help: "With --http2: concurrent requests (streams) per connection (default 1; also `streams = K` in a scenario).")
+    var streams: Int?
 
     @Flag(name: .customLong("new-connection"), help: "One request per connection (Connection: close), to measure new connections per second.")
     var newConnection = false
@@ -93,6 +102,8 @@ struct LoadCommand: AsyncParsableCommand {
             var s = Scenario(target: url, duration: durationNs ?? 10_000_000_000, classes: [c])
             if let threads { s.threads = threads }
             s.maxRequests = maxRequests
+            s.http2 = http2
+            if let streams { s.streams = streams }
             if let timeout {
                 guard let ns = DurationParser.nanoseconds(timeout), ns > 0 else { throw ValidationError("bad --timeout \(timeout)") }
                 s.timeout = ns
@@ -108,6 +119,9 @@ struct LoadCommand: AsyncParsableCommand {
         var s = try Scenario(toml: text, duration: durationNs, threads: threads)
         if let maxRequests { s.maxRequests = maxRequests }
         if let timeout, let ns = DurationParser.nanoseconds(timeout) { s.timeout = ns }
+        if http2 { s.http2 = true }
+        if let streams { s.streams = streams }
+        try s.validate()
         return s
     }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import Testing
 @testable import LeveeLoad
 
@@ -15,6 +16,24 @@ struct RequestEncoderTests {
         let text = String(buffer: e.encode(method: "POST", path: "/p?q=1", forwardedFor: "127.0.0.9"))
         #expect(text == "POST /p?q=1 HTTP/1.1\r\nHost: shop.test\r\nUser-Agent: levee\r\nX-Forwarded-For: 127.0.0.9\r\n"
                 + "X-Levee-Pad-0: x\r\nX-Levee-Pad-1: x\r\nX-Levee-Big: aaaaa\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc")
+    }
+
+    @Test func http2HeadCarriesTheSameFields() {
+        var c = TrafficClass(name: "x")
+        c.headers = [("User-Agent", "levee"), ("Host", "shop.test")]
+        c.body = "abc"
+        c.extraHeaderCount = 1
+        c.oversizedHeaderBytes = 3
+        let e = RequestEncoder(hostHeader: "127.0.0.1:8080", trafficClass: c)
+        let head = e.head(method: "POST", path: "/p?q=1", forwardedFor: "127.0.0.9")
+        #expect(head.method == .POST && head.uri == "/p?q=1")
+        #expect(head.headers.map { "\($0.name): \($0.value)" } == [
+            "Host: shop.test", "User-Agent: levee", "X-Forwarded-For: 127.0.0.9", "X-Levee-Pad-0: x", "X-Levee-Big: aaa",
+            "Content-Length: 3",
+        ])
+        #expect(e.bodyBuffer.map { String(buffer: $0) } == "abc")
+        let get = RequestEncoder(hostHeader: "h", trafficClass: TrafficClass(name: "y")).head(method: "PUT", path: "/")
+        #expect(get.headers.map { "\($0.name): \($0.value)" } == ["Host: h", "Content-Length: 0"])
     }
 
     @Test func proxyProtocolHeaders() {

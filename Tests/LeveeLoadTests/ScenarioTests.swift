@@ -91,6 +91,33 @@ struct ScenarioTests {
         #expect(throws: LoadError.self) { try Threshold("legit.p99_ms ~ 5") }
     }
 
+    @Test func http2KeysAndRefusals() throws {
+        let s = try Scenario(toml: "target = \"https://127.0.0.1:8443/\"\nhttp2 = true\nstreams = 8\n[[class]]\nname = \"a\"\n")
+        #expect(s.http2 && s.streams == 8 && s.protocolName == "h2")
+        let plain = try Scenario(toml: "target = \"https://127.0.0.1:8443/\"\n[[class]]\nname = \"a\"\n")
+        #expect(!plain.http2 && plain.streams == 1 && plain.protocolName == "http/1.1")
+        func refusal(_ toml: String) -> String? {
+            do {
+                _ = try Scenario(toml: toml)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        // No cleartext h2c: the proxy negotiates HTTP/2 only by ALPN over TLS.
+        #expect(refusal("target = \"http://127.0.0.1:1/\"\nhttp2 = true\n[[class]]\nname = \"a\"\n")?.contains("needs an https:// target") == true)
+        #expect(refusal("target = \"https://127.0.0.1:1/\"\nhttp2 = \"yes\"\n[[class]]\nname = \"a\"\n")?.contains("http2 must be true or false") == true)
+        #expect(refusal("target = \"https://127.0.0.1:1/\"\nhttp2 = true\nstreams = 0\n[[class]]\nname = \"a\"\n")?.contains("streams must be") == true)
+        let h2 = "target = \"https://127.0.0.1:1/\"\nhttp2 = true\n[[class]]\nname = \"a\"\n"
+        #expect(refusal(h2 + "profile = \"slowloris\"\n")?.contains("slowloris") == true)
+        #expect(refusal(h2 + "profile = \"slow-read\"\n")?.contains("slow-read") == true)
+        #expect(refusal(h2 + "new_connection = true\n")?.contains("new_connection") == true)
+        #expect(refusal(h2 + "source = \"127.0.3.0/30\"\nidentity = \"proxy-v1\"\n")?.contains("PROXY protocol") == true)
+        // Identities that are plain headers or bound addresses work over HTTP/2.
+        #expect(refusal(h2 + "source = \"127.0.3.0/30\"\nidentity = \"x-forwarded-for\"\n") == nil)
+        #expect(refusal(h2 + "source = \"127.0.3.0/30\"\n") == nil)
+    }
+
     @Test func sourceRangesAndDurations() throws {
         let r = try SourceAddressRange("127.0.5.0/30")
         #expect(r.count == 2 && r.addressText(0) == "127.0.5.1" && r.addressText(1) == "127.0.5.2" && r.addressText(2) == "127.0.5.1")

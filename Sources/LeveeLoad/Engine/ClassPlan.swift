@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 
 /// The immutable, pre-computed form of a traffic class for one run: absolute times, the target
@@ -33,27 +34,44 @@ final class ClassPlan: Sendable {
     let tlsContext: NIOSSLContext?
     /// SNI sent in the handshake (nil for an address literal).
     let serverName: String?
+    /// HTTP/2 run: each client is one connection carrying up to `streams` requests at once.
+    let http2: Bool
+    let streams: Int
+    /// HTTP/2: the templates as request heads (same order as `templates`) and the class's body.
+    let heads: [HTTPRequestHead]
+    let body: ByteBuffer?
+
+    /// Which request a client sends next: a pre-built template or one built for this send.
+    enum RequestChoice {
+        case template(Int)
+        case built(method: String, path: String, forwardedFor: String?)
+    }
 
     init(index: Int, trafficClass c: TrafficClass, scenario: Scenario, target: SocketAddress, runStart: Int64,
          replay: [ReplayItem]?, globalQuota: Int?, tlsContext: NIOSSLContext? = nil) {
         self.index = index
         self.tlsContext = tlsContext
         let host = scenario.target.host
-        serverName = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
+        serverName = Self.serverName(host)
         trafficClass = c
         self.target = target
         targetIP = target.ipAddress ?? "127.0.0.1"
-        encoder = RequestEncoder(hostHeader: scenario.target.hostHeader, trafficClass: c)
+        let encoder = RequestEncoder(hostHeader: scenario.target.hostHeader, trafficClass: c)
+        self.encoder = encoder
         var templates: [ByteBuffer] = []
-        var heads: [Bool] = []
+        var isHead: [Bool] = []
         for path in c.paths {
             for method in c.methods {
                 templates.append(encoder.encode(method: method, path: path))
-                heads.append(method == "HEAD")
+                isHead.append(method == "HEAD")
             }
         }
         self.templates = templates
-        templateIsHead = heads
+        templateIsHead = isHead
+        http2 = scenario.http2
+        streams = scenario.http2 ? scenario.streams : 1
+        heads = scenario.http2 ? c.paths.flatMap { path in c.methods.map { encoder.head(method: $0, path: path) } } : []
+        body = encoder.bodyBuffer
         self.replay = replay
         self.runStart = runStart
         start = runStart + c.start
@@ -77,6 +95,28 @@ final class ClassPlan: Sendable {
         } else {
             quotas = Array(repeating: .max, count: c.connections)
         }
+    }
+
+    /// SNI for `host`: none for an address literal.
+    static func serverName(_ host: String) -> String? {
+        (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
+    }
+
+    /// The next request of a client (not for replays): random method and path, or an `X-Forwarded-For`
+    /// identity, need a request built per send; otherwise the templates go round in turn.
+    /// `forwardedFor` is only evaluated for that identity.
+    func choose(counter: inout Int, rng: inout UInt64, forwardedFor: () -> String?) -> RequestChoice {
+        let c = trafficClass
+        if c.randomPaths || c.identity == .forwardedFor {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+            let method = c.methods[Int(rng % UInt64(c.methods.count))]
+            let path = c.randomPaths ? "/" + String(rng, radix: 16) : c.paths[counter % c.paths.count]
+            counter += 1
+            return .built(method: method, path: path, forwardedFor: c.identity == .forwardedFor ? forwardedFor() : nil)
+        }
+        let i = counter % templates.count
+        counter += 1
+        return .template(i)
     }
 
     /// The first instant at or after `t` when the class is active (waves switch it on and off).

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// Runs a ``Scenario``: spreads each class's clients over the event loops (one per thread), starts them
 /// at a common instant, waits until every client has stopped (duration, count limits) and merges what
@@ -25,13 +26,46 @@ public struct LoadEngine: Sendable {
         self.allowRemote = allowRemote
     }
 
-    /// The client TLS context of an `https://` run: HTTP/1.1 by ALPN, certificates not verified
-    /// (a load generator measures a service under test; it does not authenticate it).
+    /// The client TLS context of an `https://` run: ALPN offers only the run's protocol (`h2` or
+    /// `http/1.1`); certificates are not verified (a load generator measures a service under test;
+    /// it does not authenticate it).
     static func makeTLSContext(_ scenario: Scenario) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .none
-        configuration.applicationProtocols = ["http/1.1"]
+        configuration.applicationProtocols = [scenario.protocolName]
         return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// Before an HTTP/2 run: one TLS handshake with the target to learn what ALPN selects, so that a
+    /// server without HTTP/2 stops the run with a clear error instead of turning every request into
+    /// an error. A target that cannot be reached is left to the run (which counts refusals as usual).
+    static func checkHTTP2(target: SocketAddress, context: NIOSSLContext, serverName: String?, host: String,
+                           on eventLoop: any EventLoop, timeout: Int64) async throws {
+        let negotiated = eventLoop.makePromise(of: String?.self)
+        let connecting = ClientBootstrap(group: eventLoop)
+            .connectTimeout(.nanoseconds(min(timeout, 10_000_000_000)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                    try channel.pipeline.syncOperations.addHandler(ALPNProbe(promise: negotiated))
+                }
+            }
+            .connect(to: target)
+        connecting.whenFailure { negotiated.fail($0) }
+        let deadline = eventLoop.scheduleTask(in: .nanoseconds(min(timeout, 10_000_000_000))) {
+            negotiated.fail(ChannelError.connectTimeout(.nanoseconds(timeout)))
+        }
+        let result: Result<String?, any Error>
+        do {
+            result = .success(try await negotiated.futureResult.get())
+        } catch {
+            result = .failure(error)
+        }
+        deadline.cancel()
+        if let channel = try? await connecting.get() { try? await channel.close() }
+        if case .success(let selected) = result, selected != "h2" {
+            throw LoadError.http2NotNegotiated(host, selected)
+        }
     }
 
     /// Runs the scenario to its end. `progress` is called about once a second.
@@ -52,6 +86,12 @@ public struct LoadEngine: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: scenario.threads)
         defer { group.shutdownGracefully { _ in } }
         let loops = Array(group.makeIterator())
+        // Before the common start instant, so that a slow handshake does not eat into the schedule.
+        if scenario.http2, let tlsContext {
+            try await Self.checkHTTP2(target: target, context: tlsContext, serverName: ClassPlan.serverName(scenario.target.host),
+                                      host: scenario.target.authority, on: loops[0],
+                                      timeout: scenario.timeout)
+        }
         let runStart = Int64(NIODeadline.now().uptimeNanoseconds) + 50_000_000
         let classCount = scenario.classes.count
         let plans = scenario.classes.enumerated().map { i, c in
@@ -92,9 +132,15 @@ public struct LoadEngine: Sendable {
                 var futures: [EventLoopFuture<Void>] = []
                 for plan in plans where !rawPlans.contains(plan.index) {
                     for k in stride(from: j, to: plan.trafficClass.connections, by: loops.count) {
-                        let worker = LoadWorker(plan: plan, index: k, eventLoop: loop, recorder: recs[plan.index])
-                        futures.append(worker.done.futureResult)
-                        worker.start()
+                        if plan.http2 {
+                            let worker = HTTP2LoadWorker(plan: plan, index: k, eventLoop: loop, recorder: recs[plan.index])
+                            futures.append(worker.done.futureResult)
+                            worker.start()
+                        } else {
+                            let worker = LoadWorker(plan: plan, index: k, eventLoop: loop, recorder: recs[plan.index])
+                            futures.append(worker.done.futureResult)
+                            worker.start()
+                        }
                     }
                 }
                 return (recs.map { NIOLoopBound($0, eventLoop: loop) }, EventLoopFuture.andAllSucceed(futures, on: loop))
@@ -150,3 +196,31 @@ public struct LoadEngine: Sendable {
         return LoadReport.make(scenario: scenario, infos: infos, stats: merged, runStart: runStart)
     }
 }
+
+/// Completes with the protocol ALPN selected once the TLS handshake is done (nil: none), or fails.
+private final class ALPNProbe: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let promise: EventLoopPromise<String?>
+
+    init(promise: EventLoopPromise<String?>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event {
+            promise.succeed(negotiated)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise.fail(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.eof)
+        context.fireChannelInactive()
+    }
+}
+
+@available(*, unavailable)
+extension ALPNProbe: Sendable {}

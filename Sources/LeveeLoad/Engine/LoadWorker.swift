@@ -110,18 +110,13 @@ final class LoadWorker {
             let item = replay[replayPosition]
             return (item.bytes, item.isHead)
         }
-        let c = plan.trafficClass
-        if c.randomPaths || c.identity == .forwardedFor {
-            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
-            let method = c.methods[Int(rng % UInt64(c.methods.count))]
-            let path = c.randomPaths ? "/" + String(rng, radix: 16) : c.paths[counter % c.paths.count]
-            counter += 1
-            let xff = c.identity == .forwardedFor ? announced ?? c.source?.addressText(sourceIndex) : nil
-            return (plan.encoder.encode(method: method, path: path, forwardedFor: xff), method == "HEAD")
+        let source = plan.trafficClass.source
+        switch plan.choose(counter: &counter, rng: &rng, forwardedFor: { announced ?? source?.addressText(sourceIndex) }) {
+        case .template(let i):
+            return (plan.templates[i], plan.templateIsHead[i])
+        case .built(let method, let path, let forwardedFor):
+            return (plan.encoder.encode(method: method, path: path, forwardedFor: forwardedFor), method == "HEAD")
         }
-        let i = counter % plan.templates.count
-        counter += 1
-        return (plan.templates[i], plan.templateIsHead[i])
     }
 
     func fire(intended: Int64) {

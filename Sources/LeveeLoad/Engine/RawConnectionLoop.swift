@@ -28,7 +28,7 @@ final class RawConnectionLoop {
     /// Whether a class can take this path.
     static func eligible(_ plan: ClassPlan) -> Bool {
         let c = plan.trafficClass
-        guard case .v4 = plan.target, plan.tlsContext == nil else { return false }
+        guard case .v4 = plan.target, plan.tlsContext == nil, !plan.http2 else { return false }
         return plan.interval == 0 && plan.replay == nil && c.profile == .normal
             && !c.randomPaths && c.identity == .sourceAddress && c.waveOn == nil
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 
 /// Builds the bytes of requests once, before the run, so that the hot path only writes a shared buffer.
 public struct RequestEncoder: Sendable {
@@ -23,25 +24,43 @@ public struct RequestEncoder: Sendable {
     public func encode(method: String, path: String, forwardedFor: String? = nil) -> ByteBuffer {
         var b = ByteBuffer()
         b.reserveCapacity(128 + oversizedHeaderBytes + extraHeaderCount * 24 + (body?.utf8.count ?? 0))
-        b.writeString("\(method) \(path) HTTP/1.1\r\nHost: \(hostHeader)\r\n")
-        for (name, value) in headers { b.writeString("\(name): \(value)\r\n") }
-        if let forwardedFor { b.writeString("X-Forwarded-For: \(forwardedFor)\r\n") }
-        for i in 0..<extraHeaderCount { b.writeString("X-Levee-Pad-\(i): x\r\n") }
-        if oversizedHeaderBytes > 0 {
-            b.writeString("X-Levee-Big: ")
-            b.writeRepeatingByte(UInt8(ascii: "a"), count: oversizedHeaderBytes)
+        b.writeString("\(method) \(path) HTTP/1.1\r\n")
+        forEachHeader(method: method, forwardedFor: forwardedFor) { name, value in
+            b.writeString(name)
+            b.writeString(": ")
+            b.writeString(value)
             b.writeString("\r\n")
         }
-        if connectionClose { b.writeString("Connection: close\r\n") }
-        if let body {
-            b.writeString("Content-Length: \(body.utf8.count)\r\n\r\n")
-            b.writeString(body)
-        } else if method == "POST" || method == "PUT" || method == "PATCH" {
-            b.writeString("Content-Length: 0\r\n\r\n")
-        } else {
-            b.writeString("\r\n")
-        }
+        b.writeString("\r\n")
+        if let body { b.writeString(body) }
         return b
+    }
+
+    /// The same request as HTTP/1-style parts for an HTTP/2 stream (through
+    /// `HTTP2FramePayloadToHTTP1ClientCodec`, which turns `Host` into `:authority` and drops
+    /// connection-specific fields such as `Connection: close`). The body is ``bodyBuffer``.
+    public func head(method: String, path: String, forwardedFor: String? = nil) -> HTTPRequestHead {
+        var headers = HTTPHeaders()
+        forEachHeader(method: method, forwardedFor: forwardedFor) { headers.add(name: $0, value: $1) }
+        return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: headers)
+    }
+
+    /// The request body, if the class has one.
+    public var bodyBuffer: ByteBuffer? { body.map { ByteBuffer(string: $0) } }
+
+    /// Every header field of a request, in wire order: the one list both encodings are built from.
+    func forEachHeader(method: String, forwardedFor: String?, _ emit: (String, String) -> Void) {
+        emit("Host", hostHeader)
+        for (name, value) in headers { emit(name, value) }
+        if let forwardedFor { emit("X-Forwarded-For", forwardedFor) }
+        for i in 0..<extraHeaderCount { emit("X-Levee-Pad-\(i)", "x") }
+        if oversizedHeaderBytes > 0 { emit("X-Levee-Big", String(repeating: "a", count: oversizedHeaderBytes)) }
+        if connectionClose { emit("Connection", "close") }
+        if let body {
+            emit("Content-Length", String(body.utf8.count))
+        } else if method == "POST" || method == "PUT" || method == "PATCH" {
+            emit("Content-Length", "0")
+        }
     }
 }
 

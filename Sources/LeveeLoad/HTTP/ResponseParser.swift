@@ -19,6 +19,17 @@ public struct ResponseParser: Sendable {
         /// A `RateLimit`, `RateLimit-Policy` or `X-RateLimit-*` field was present.
         public var rateLimit: Bool
         public var bodyBytes: Int
+
+        /// Notes a header field the report counts (the same names the byte parser looks for), for
+        /// responses that arrive already parsed (HTTP/2).
+        mutating func note(headerName name: String) {
+            let lower = name.lowercased()
+            if lower == "retry-after" {
+                retryAfter = true
+            } else if lower.hasPrefix("ratelimit") || lower.hasPrefix("x-ratelimit") {
+                rateLimit = true
+            }
+        }
     }
 
     /// A response the generator cannot frame.

@@ -94,7 +94,8 @@ extension LoadReport {
         }
         totalReport.filter.timeToRecoverS = classes.values.compactMap(\.filter.timeToRecoverS).max()
         var report = LoadReport(
-            target: "http://\(scenario.target.hostHeader)\(scenario.target.path)", durationS: Double(durationNs) / 1e9,
+            target: "\(scenario.target.tls ? "https" : "http")://\(scenario.target.hostHeader)\(scenario.target.path)",
+            protocolName: scenario.protocolName, durationS: Double(durationNs) / 1e9,
             threads: scenario.threads, total: totalReport, classes: classes, classOrder: infos.map(\.trafficClass.name),
             thresholds: [], passed: true)
         report.evaluate(scenario.thresholds)

@@ -12,7 +12,7 @@ extension LoadReport {
         <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
         td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}th:first-child,td:first-child{text-align:left}
         .fail{color:#b00}.ok{color:#070}svg{background:#fafafa;border:1px solid #ddd;margin:4px}</style></head><body>
-        <h1>levee load</h1><p>\(Self.escape(target)), \(Self.fmt(durationS, 1)) s, \(threads) thread(s)</p>
+        <h1>levee load</h1><p>\(Self.escape(target)), protocol \(Self.escape(protocolName)), \(Self.fmt(durationS, 1)) s, \(threads) thread(s)</p>
         <table><tr><th>class</th><th>mode</th><th>sent</th><th>completed</th><th>errors</th><th>req/s</th>
         <th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>naive p99 ms</th></tr>
 

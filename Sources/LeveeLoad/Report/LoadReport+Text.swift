@@ -22,7 +22,7 @@ extension LoadReport {
 
     /// The report as the terminal table.
     public var text: String {
-        var out = "levee load \(target)  \(Self.fmt(durationS, 1)) s, \(threads) thread(s)\n\n"
+        var out = "levee load \(target)  protocol: \(protocolName), \(Self.fmt(durationS, 1)) s, \(threads) thread(s)\n\n"
         let header = ["class", "mode", "sent", "done", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "naive p99"]
         let widths = [14, 6, 9, 9, 8, 10, 8, 8, 8, 9, 9, 10]
         func row(_ cells: [String]) -> String {

@@ -147,6 +147,8 @@ public struct LoadReport: Codable, Sendable {
     }
 
     public var target: String
+    /// The application protocol spoken to the target: "http/1.1" or "h2".
+    public var protocolName: String
     public var durationS: Double
     public var threads: Int
     public var total: ClassReport
@@ -158,7 +160,7 @@ public struct LoadReport: Codable, Sendable {
     public var passed: Bool
 
     enum CodingKeys: String, CodingKey {
-        case target, durationS = "duration_s", threads, total, classes, classOrder = "class_order", thresholds, passed
+        case target, protocolName = "protocol", durationS = "duration_s", threads, total, classes, classOrder = "class_order", thresholds, passed
     }
 
     /// Classes in scenario order.

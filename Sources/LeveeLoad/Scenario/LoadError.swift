@@ -5,6 +5,8 @@ public enum LoadError: Error, Equatable, CustomStringConvertible {
     case invalidScenario(String)
     case invalidThreshold(String, String)
     case capture(String)
+    /// An HTTP/2 run whose server did not select `h2` by ALPN (the second value: what it selected, if anything).
+    case http2NotNegotiated(String, String?)
 
     public var description: String {
         switch self {
@@ -14,6 +16,9 @@ public enum LoadError: Error, Equatable, CustomStringConvertible {
         case .invalidScenario(let why): "invalid scenario: \(why)"
         case .invalidThreshold(let expr, let why): "invalid threshold \"\(expr)\": \(why)"
         case .capture(let why): "capture: \(why)"
+        case .http2NotNegotiated(let server, let selected):
+            "\(server) did not select HTTP/2 by ALPN (it selected \(selected.map { "\"\($0)\"" } ?? "no protocol")); "
+                + "enable HTTP/2 on its TLS listener or run without --http2"
         }
     }
 }

@@ -2,8 +2,8 @@ import NIOCore
 
 /// Where a load run sends its requests: an `http://` or `https://` URL split into its parts.
 public struct LoadTarget: Sendable, Equatable {
-    /// `https://`: every connection speaks TLS (HTTP/1.1 over TLS, certificates not verified,
-    /// SNI sent for host names).
+    /// `https://`: every connection speaks TLS (HTTP/1.1 over TLS, or HTTP/2 with `Scenario.http2`;
+    /// certificates not verified, SNI sent for host names).
     public var tls: Bool = false
     /// The host as written in the URL (a name or an address).
     public var host: String
@@ -56,6 +56,9 @@ public struct LoadTarget: Sendable, Equatable {
         let h = host.contains(":") ? "[\(host)]" : host
         return port == (tls ? 443 : 80) ? h : "\(h):\(port)"
     }
+
+    /// `host:port` with the port always given (IPv6 in brackets), for messages.
+    public var authority: String { (host.contains(":") ? "[\(host)]" : host) + ":\(port)" }
 
     /// True for 127.0.0.0/8, ::1 and `localhost`: the only targets allowed without `--allow-remote`.
     public var isLoopback: Bool {

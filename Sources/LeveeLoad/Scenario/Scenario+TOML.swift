@@ -3,7 +3,9 @@ import TOMLKit
 
 extension Scenario {
     /// Keys allowed at the top of a scenario file.
-    static let topKeys: Set<String> = ["target", "duration", "threads", "timeout", "max_requests", "thresholds", "class"]
+    static let topKeys: Set<String> = [
+        "target", "duration", "threads", "timeout", "max_requests", "thresholds", "class", "http2", "streams",
+    ]
     /// Keys allowed in a `[[class]]` table.
     static let classKeys: Set<String> = [
         "name", "rate", "connections", "paths", "random_paths", "methods", "method", "headers", "body",
@@ -41,6 +43,8 @@ extension Scenario {
         let threads = overrideThreads ?? fileThreads ?? System.coreCount
         let timeout = try Self.duration(table["timeout"], field: "timeout") ?? 5_000_000_000
         let maxRequests = try Self.int(table["max_requests"], field: "max_requests")
+        let http2 = try Self.bool(table["http2"], field: "http2") ?? false
+        let streams = try Self.int(table["streams"], field: "streams") ?? 1
         var thresholds: [Threshold] = []
         if let raw = table["thresholds"] {
             guard let list = raw.array else { throw .invalidScenario("thresholds must be a list of strings") }
@@ -58,7 +62,7 @@ extension Scenario {
             classes.append(try Self.trafficClass(t, index: i))
         }
         self.init(target: target, duration: duration, threads: threads, timeout: timeout, maxRequests: maxRequests,
-                  classes: classes, thresholds: thresholds)
+                  classes: classes, thresholds: thresholds, http2: http2, streams: streams)
         try validate()
     }
 

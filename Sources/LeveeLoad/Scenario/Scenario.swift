@@ -11,10 +11,16 @@ public struct Scenario: Sendable, Equatable {
     public var maxRequests: Int?
     public var classes: [TrafficClass]
     public var thresholds: [Threshold]
+    /// Speak HTTP/2 to the target: ALPN `h2` over TLS (an `https://` target only; `levee serve`
+    /// has no cleartext h2c). Each connection carries up to `streams` concurrent requests.
+    public var http2: Bool
+    /// HTTP/2 only: concurrent streams (requests in flight) per connection.
+    public var streams: Int
 
     /// A scenario from its parts (durations in nanoseconds).
     public init(target: LoadTarget, duration: Int64, threads: Int = System.coreCount, timeout: Int64 = 5_000_000_000,
-                maxRequests: Int? = nil, classes: [TrafficClass], thresholds: [Threshold] = []) {
+                maxRequests: Int? = nil, classes: [TrafficClass], thresholds: [Threshold] = [],
+                http2: Bool = false, streams: Int = 1) {
         self.target = target
         self.duration = duration
         self.threads = threads
@@ -22,13 +28,22 @@ public struct Scenario: Sendable, Equatable {
         self.maxRequests = maxRequests
         self.classes = classes
         self.thresholds = thresholds
+        self.http2 = http2
+        self.streams = streams
     }
+
+    /// The application protocol named in reports: "h2" or "http/1.1".
+    public var protocolName: String { http2 ? "h2" : "http/1.1" }
 
     /// Checks what the TOML and the command line cannot check alone.
     public func validate() throws(LoadError) {
         if classes.isEmpty { throw .invalidScenario("no traffic class") }
         if duration <= 0 { throw .invalidScenario("duration must be positive") }
         if threads < 1 { throw .invalidScenario("threads must be at least 1") }
+        if streams < 1 || streams > 1000 { throw .invalidScenario("streams must be between 1 and 1000") }
+        if http2 && !target.tls {
+            throw .invalidScenario("http2 needs an https:// target: HTTP/2 is negotiated by ALPN over TLS (levee serve does not accept cleartext h2c)")
+        }
         var names = Set<String>()
         for c in classes {
             if c.name.isEmpty || c.name == "total" || c.name.contains(".") {
@@ -50,6 +65,7 @@ public struct Scenario: Sendable, Equatable {
             if target.tls, case .pcapReplay = c.profile {
                 throw .invalidScenario("class \(c.name): pcap replay sends plain HTTP; use an http:// target")
             }
+            if http2, let why = Self.http2Refusal(c) { throw .invalidScenario("class \(c.name): \(why) with http2") }
         }
         for t in thresholds where t.scope != "total" && !names.contains(t.scope) {
             throw .invalidThreshold(t.expression, "no class named \(t.scope)")
@@ -58,3 +74,18 @@ public struct Scenario: Sendable, Equatable {
 }
 
 import NIOCore
+
+extension Scenario {
+    /// What an HTTP/2 run cannot do for a class (nil when the class can run over HTTP/2). These are
+    /// HTTP/1.1 byte-level behaviours with no meaning on an HTTP/2 stream.
+    static func http2Refusal(_ c: TrafficClass) -> String? {
+        if c.identity == .proxyV1 || c.identity == .proxyV2 { return "PROXY protocol identities cannot be used" }
+        if c.newConnectionPerRequest { return "new_connection (Connection: close) cannot be used" }
+        switch c.profile {
+        case .normal: return nil
+        case .slowloris: return "the slowloris profile (trickled HTTP/1.1 header lines) cannot be used"
+        case .slowRead: return "the slow-read profile cannot be used"
+        case .pcapReplay: return "pcap replay (raw HTTP/1.1 bytes) cannot be used"
+        }
+    }
+}
