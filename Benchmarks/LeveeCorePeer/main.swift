@@ -115,8 +115,10 @@ func main() {
 let options = Options(CommandLine.arguments)
 let batch = 1024
 // The limiter's clock: `precise` (MonotonicClock, the default) or `coarse` (CoarseMonotonicClock).
+// MonotonicClock reads the CPU counter unless the kernel does not keep time with it or
+// LEVEE_CLOCK=monotonic is set: then it calls clock_gettime, reported as `levee-gettime`.
 let clock: any LimiterClock = options.clock == "coarse" ? CoarseMonotonicClock() : MonotonicClock()
-implementation = options.clock == "coarse" ? "levee-coarse" : "levee"
+implementation = options.clock == "coarse" ? "levee-coarse" : MonotonicClock.readsCPUCounter ? "levee" : "levee-gettime"
 
 // One key, every decision admitted (every decision writes: the contended case).
 let allowAll = Quota(rate: 1_000_000_000, period: .seconds(1), burst: 1_000_000)

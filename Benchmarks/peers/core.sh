@@ -3,7 +3,7 @@
 # a map of *rate.Limiter behind a sync.Mutex, Allow() per request).
 #
 # Same workloads, keys, key counts and threads on both sides; the runs are interleaved
-# (levee, levee-coarse, go, levee, …) for ROUNDS rounds and each figure is the median, so that
+# (levee, levee-coarse, levee-gettime, go, levee, …) for ROUNDS rounds and each figure is the median, so that
 # other load on the machine hits every side alike. Figures are decisions per wall-clock second.
 #
 #   one-key        one key, every decision admitted (every decision writes the bucket)
@@ -11,9 +11,12 @@
 #   insert-1M      1,000,000 new keys inserted
 #   keyed-1M       1,000,000 resident keys picked at random (xorshift, same sequence both sides)
 #
-# `levee` reads MonotonicClock (CLOCK_MONOTONIC, like Go's time.Now()) on every decision;
-# `levee-coarse` reads CoarseMonotonicClock (CLOCK_MONOTONIC_COARSE, the kernel tick — the
-# cached-time trade nginx, HAProxy and Envoy make). The last line compares 2-thread figures
+# `levee` reads MonotonicClock on every decision: CLOCK_MONOTONIC's time, read from the CPU
+# counter where the kernel keeps time with it (its clocksource is tsc); `levee-gettime` is the
+# same clock forced to clock_gettime(CLOCK_MONOTONIC) with LEVEE_CLOCK=monotonic (what Go's
+# time.Now() calls); `levee-coarse` reads CoarseMonotonicClock (CLOCK_MONOTONIC_COARSE, the
+# kernel tick — the cached-time trade nginx, HAProxy and Envoy make). The last line compares
+# 2-thread figures
 # (the whole machine) of `levee` — the default clock — against Go.
 #
 # Needs: swift, and the Debian packages golang-go and golang-golang-x-time-dev (built offline
@@ -45,6 +48,7 @@ for round in $(seq "$ROUNDS"); do
     echo "round $round/$ROUNDS" >&2
     .build/release/levee-core-peer --repeat 1 --seconds "$SECONDS_PER_RUN" --keys "$KEYS" --capacity "$CAPACITY" --threads "$THREADS" >>"$out"
     .build/release/levee-core-peer --repeat 1 --seconds "$SECONDS_PER_RUN" --keys "$KEYS" --capacity "$CAPACITY" --threads "$THREADS" --clock coarse >>"$out"
+    LEVEE_CLOCK=monotonic .build/release/levee-core-peer --repeat 1 --seconds "$SECONDS_PER_RUN" --keys "$KEYS" --capacity "$CAPACITY" --threads "$THREADS" >>"$out"
     .build/core-go -repeat 1 -seconds "$SECONDS_PER_RUN" -keys "$KEYS" -threads "$THREADS" >>"$out"
 done
 
@@ -58,13 +62,14 @@ function median(list,   n, a, i, j, t) {
     return a[int((n + 1) / 2)]
 }
 END {
-    printf "%-14s %7s %14s %14s %14s %9s %9s\n", "workload", "threads", "go", "levee", "levee-coarse", "levee/go", "coarse/go"
+    printf "%-14s %7s %14s %14s %14s %14s %9s %9s %9s\n", "workload", "threads", "go", "levee", "levee-coarse", "levee-gettime", "levee/go", "coarse/go", "gettime/go"
     split("one-key one-key-flood insert-1M keyed-1M", order, " ")
     for (w = 1; w <= 4; w++) for (t = 1; t <= 8; t++) {
         row = order[w] " " t
         if (!(row in rows)) continue
         g = median(values["go " row]); l = median(values["levee " row]); c = median(values["levee-coarse " row])
-        printf "%-14s %7d %14.0f %14.0f %14.0f %8.2fx %8.2fx\n", order[w], t, g, l, c, l / g, c / g
+        s = median(values["levee-gettime " row])
+        printf "%-14s %7d %14.0f %14.0f %14.0f %14.0f %8.2fx %8.2fx %8.2fx\n", order[w], t, g, l, c, s, l / g, c / g, s / g
         ratio[order[w] " " t] = l / g; cratio[order[w] " " t] = c / g
     }
     gb = median(values["go bytes-per-key 0"]); lb = median(values["levee bytes-per-key 0"])

@@ -18,12 +18,14 @@ public final class GCRACell: Sendable {
     @inlinable
     public func acquire(quota: Quota, cost: Int = 1, at now: UInt64) -> RateLimitDecision {
         var stored = tat.load(ordering: .acquiring)
+        var backoff = ContentionBackoff()
         while true {
             let step = GCRA.step(stored: stored, now: now, cost: cost, quota: quota)
             guard step.decision.isAllowed, step.newTAT != stored else { return step.decision }
             let (exchanged, original) = tat.compareExchange(
                 expected: stored, desired: step.newTAT, ordering: .acquiringAndReleasing)
             if exchanged { return step.decision }
+            backoff.pause()
             stored = original
         }
     }

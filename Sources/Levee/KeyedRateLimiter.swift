@@ -226,6 +226,7 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
         // Re-reading the tag after the TAT word closes the race with an owner change: if the
         // tag is still ours, `word` predates the change and a compare-and-swap on it will fail.
         guard words[tagIndex].load(ordering: .acquiring) == tag else { return nil }
+        var backoff = ContentionBackoff()
         while true {
             let step = GCRA.step(stored: word & Self.timeMask, now: now, cost: cost, quota: quota)
             guard step.decision.isAllowed, step.newTAT != word & Self.timeMask else { return step.decision }
@@ -234,6 +235,7 @@ public final class KeyedRateLimiter: @unchecked Sendable {  // mutable state liv
                 ordering: .acquiringAndReleasing)
             if exchanged { return step.decision }
             if original & Self.generationMask != word & Self.generationMask { return nil }
+            backoff.pause()
             word = original
         }
     }
