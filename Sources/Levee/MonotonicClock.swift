@@ -14,9 +14,9 @@ import CLeveeCycles
 /// on x86_64, or `arch_sys_counter` on arm64), the clock reads that counter directly: one
 /// `rdtsc` and a multiplication, about 10 ns against 25–30 ns for `clock_gettime` through the
 /// vDSO, whose fenced counter read and sequence lock dominated a limiter decision. The counter
-/// is calibrated once per process against `CLOCK_MONOTONIC` (a few milliseconds, on first use)
-/// and anchored to it, so readings agree with `CLOCK_MONOTONIC` up to the calibration error
-/// (a few parts in 10⁵ of the time elapsed since: a rate off by that much). Everywhere else, or
+/// is calibrated once per process against `CLOCK_MONOTONIC` (10 ms, on first use) and anchored
+/// to it, so readings agree with `CLOCK_MONOTONIC` up to the calibration error (at most one part
+/// in 10⁴ of the time elapsed since, typically far less: a rate off by that much). Everywhere else, or
 /// with the environment variable `LEVEE_CLOCK=monotonic`, it calls `clock_gettime`.
 ///
 /// Every `MonotonicClock` in a process shares the one calibration, so limiters, checks and
@@ -80,11 +80,12 @@ struct CycleCalibration: Sendable {
     static func measure() -> CycleCalibration {
         if let choice = getenv("LEVEE_CLOCK"), String(cString: choice) == "monotonic" { return .disabled }
         guard kernelKeepsTimeWithCounter(), levee_read_cycles() != 0 else { return .disabled }
-        // Two anchor pairs ~5 ms apart, each counter read bracketed by two clock reads no more
-        // than 2 µs apart (a pair interrupted by preemption is read again).
+        // Two anchor pairs 10 ms apart, each counter read bracketed by two clock reads no more
+        // than 1 µs apart (a pair interrupted by preemption is read again): the factor is then
+        // off by at most 1 µs / 10 ms = 10⁻⁴.
         guard let first = anchorPair() else { return .disabled }
         var second = first
-        while second.nanoseconds &- first.nanoseconds < 5_000_000 {
+        while second.nanoseconds &- first.nanoseconds < 10_000_000 {
             guard let pair = anchorPair() else { return .disabled }
             second = pair
         }
@@ -102,7 +103,7 @@ struct CycleCalibration: Sendable {
             let before = MonotonicClock.systemNanoseconds()
             let cycles = levee_read_cycles()
             let after = MonotonicClock.systemNanoseconds()
-            if after &- before <= 2_000 { return (cycles, before &+ (after &- before) / 2) }
+            if after &- before <= 1_000 { return (cycles, before &+ (after &- before) / 2) }
         }
         return nil
     }
