@@ -15,16 +15,6 @@ static inline uint64_t levee_read_cycles(void) {
     return value;
 #else
     return 0;
-// A spin-wait hint (x86 `pause`, arm64 `yield`): used between retries of a contended
-// compare-and-swap, so that the winning core keeps the cache line for a moment.
-static inline void levee_cpu_relax(void) {
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 #endif
 }
 
