@@ -102,6 +102,17 @@ final class ClassPlan: Sendable {
         (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
     }
 
+    /// The random seed of client `client` of this class: distinct per client and per class.
+    func seed(forClient client: Int) -> UInt64 {
+        0x9E37_79B9_7F4A_7C15 &* UInt64(client + 1) &+ UInt64(index)
+    }
+
+    /// When client `client` sends its first request: the clients' first requests are spread
+    /// evenly over one interval (like wrk2's per-connection phase).
+    func firstArrival(forClient client: Int) -> Int64 {
+        start + (interval > 0 ? Int64(client) * interval / Int64(trafficClass.connections) : 0)
+    }
+
     /// The next request of a client (not for replays): random method and path, or an `X-Forwarded-For`
     /// identity, need a request built per send; otherwise the templates go round in turn.
     /// `forwardedFor` is only evaluated for that identity.

@@ -55,9 +55,9 @@ final class HTTP2LoadWorker {
         done = eventLoop.makePromise()
         quota = plan.quotas[index]
         counter = index
-        rng = 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1) &+ UInt64(plan.index)
+        rng = plan.seed(forClient: index)
         sourceIndex = index
-        nextIntended = plan.start + (plan.interval > 0 ? Int64(index) * plan.interval / Int64(plan.trafficClass.connections) : 0)
+        nextIntended = plan.firstArrival(forClient: index)
     }
 
     var loop: NIOIsolatedEventLoop { eventLoop.assumeIsolated() }
