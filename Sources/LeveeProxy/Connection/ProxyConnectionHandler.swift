@@ -240,6 +240,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let request = RequestContext(
             head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name,
             isTLS: tls != nil, ja4: tls?.ja4, isCriticalRoute: entry.route.critical)
+        ex.filterRequest = request
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders, let clientClass):
             if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders.sendableFields() }
@@ -519,6 +520,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         ex.holdTimer = nil
         switch decision {
         case .granted:
+            if let request = ex.filterRequest,
+               let shed = ex.runtime.filter.shedAfterQueueing(request, clientClass: ex.clientClass) {
+                // The tier rose while it waited: the slot goes to the next in line instead.
+                gate.finish(rtt: nil, dropped: false)
+                ex.admission = nil
+                respondLocal(ex, response: shed)
+                return
+            }
             ex.admission = .holding(gate)
             forward(ex)
         case .evicted:

@@ -48,6 +48,18 @@ extension FloodFilter {
         }
     }
 
+    /// A request granted an upstream slot after queueing for it: a flood's requests admitted
+    /// before the tier rose would otherwise hold the backend's slots for a while after it rose.
+    /// Shed with the tier's 503 (a challenge or a closed connection make no sense this late).
+    public func shedAfterQueueing(_ request: RequestContext, clientClass: ClientClass) -> LocalResponse? {
+        guard let tiers else { return nil }
+        let tier = tierRules[tiers.currentLevel]
+        if tier.admits(clientClass) || request.isCriticalRoute || tier.criticalRoutes.contains(request.routeName) { return nil }
+        tiers.recordShed(clientClass)
+        let accept = request.head.headers.first(name: "accept")
+        return Self.mentionsHTML(accept) && AcceptPreference.prefersHTML(accept) ? tier.unavailableHTML : tier.unavailableJSON
+    }
+
     /// The tier's answer when it sheds this request; nil when the class is admitted or the route
     /// is critical. Banned clients never get here (they are refused before).
     func shedByTier(

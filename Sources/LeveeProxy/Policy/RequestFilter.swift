@@ -81,11 +81,19 @@ public protocol RequestFilter: Sendable {
     /// A client connection was closed for abuse below HTTP requests (for example an HTTP/2
     /// rapid-reset flood): charge the client as for exceeding a limit. Called on an event loop.
     func connectionAbused(socketAddress: SocketAddress?, reason: String)
+
+    /// A request that waited in an upstream pool's concurrency queue was just granted a slot:
+    /// the answer that sheds it instead when the degradation tier has risen meanwhile and no
+    /// longer admits its class (nil: forward it). Called on the connection's event loop.
+    func shedAfterQueueing(_ request: RequestContext, clientClass: ClientClass) -> LocalResponse?
 }
 
 extension RequestFilter {
     /// Default: nothing to charge.
     public func connectionAbused(socketAddress: SocketAddress?, reason: String) {}
+
+    /// Default: no tiers, nothing to shed.
+    public func shedAfterQueueing(_ request: RequestContext, clientClass: ClientClass) -> LocalResponse? { nil }
 }
 
 /// The filter used when no rules are configured: forwards everything.

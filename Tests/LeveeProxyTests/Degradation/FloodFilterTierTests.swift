@@ -124,6 +124,26 @@ struct FloodFilterTierTests {
         #expect(filter.evaluate(filterRequest(peer: Self.unknown)).status == 429)
     }
 
+    @Test func aRequestGrantedAfterQueueingIsShedIfTheTierRoseMeanwhile() throws {
+        let (filter, gate) = Self.filter()
+        let request = filterRequest(peer: Self.unknown, headers: [("Accept", "application/json")])
+        // Queued at normal and granted at normal: forwarded.
+        #expect(filter.shedAfterQueueing(request, clientClass: .unknown) == nil)
+        gate.publish(.underAttack)
+        // Granted after the tier rose: the tier's 503 instead of the upstream.
+        let shed = try #require(filter.shedAfterQueueing(request, clientClass: .unknown))
+        #expect(shed.status == .serviceUnavailable)
+        #expect(shed.headers.first(name: "Retry-After") == "10")
+        #expect(String(buffer: shed.body).contains("under-attack"))
+        // Classes the tier admits, and critical routes, go on.
+        #expect(filter.shedAfterQueueing(request, clientClass: .trusted) == nil)
+        #expect(filter.shedAfterQueueing(request, clientClass: .known) == nil)
+        var critical = request
+        critical.isCriticalRoute = true
+        #expect(filter.shedAfterQueueing(critical, clientClass: .unknown) == nil)
+        #expect(gate.shedCounts()[.unknown] == 1)
+    }
+
     @Test func degradationOffIgnoresTheGate() {
         let (filter, gate) = Self.filter(enabled: false)
         gate.publish(.survival)
