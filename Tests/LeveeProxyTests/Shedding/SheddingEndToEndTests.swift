@@ -154,6 +154,57 @@ private final class BackendProbe: Sendable {
         }
     }
 
+    /// An unknown client queued for the only slot while the tier is `normal`; the tier rises to
+    /// `under-attack` before the slot frees: when it does, the waiter gets the tier's 503 and the
+    /// backend never sees it, and the slot is free for the next request.
+    @Test func aWaiterWhoseClassTheTierStoppedAdmittingIsShedWhenGranted() async throws {
+        let probe = BackendProbe()
+        let seen = Mutex<[String]>([])
+        let backend = try await TestHTTPServer.start { request in
+            seen.withLock { $0.append(request.head.uri) }
+            if request.head.uri == "/hold" {
+                let deadline = ContinuousClock.now + .seconds(20)
+                while !probe.release.load(ordering: .relaxed) && ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            return TestResponse(text: "ok")
+        }
+        let (filter, tiers) = FloodFilterTierTests.filter()
+        let proxy = try await ProxyHarness.start(backendPorts: [backend.port], filter: filter) {
+            $0.upstreams["app"]?.concurrency = ConcurrencyConfiguration(
+                adaptive: false, minLimit: 1, maxLimit: 1, queue: 4, queueTimeout: .seconds(20), retryAfter: .seconds(3))
+            $0.timeouts.responseHeader = .seconds(30)
+            $0.timeouts.request = .seconds(60)
+        }
+        func shedding() -> PoolSheddingStatus? { proxy.server.statusSnapshot().pools.first?.shedding }
+        func waitUntil(_ condition: () -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let holder = Task { try await SourceClient.get(port: proxy.port, from: "127.0.0.2", path: "/hold") }
+        try await waitUntil { (shedding()?.inFlight ?? 0) == 1 }
+        let waiter = Task { try await SourceClient.get(port: proxy.port, from: "127.0.0.3", path: "/queued") }
+        try await waitUntil { (shedding()?.queueDepth ?? 0) == 1 }
+        #expect(shedding()?.queueDepth == 1)
+
+        tiers.publish(.underAttack)
+        probe.release.store(true, ordering: .relaxed)
+        #expect(try await holder.value.status == 200)
+        let shed = try await waiter.value
+        #expect(shed.status == 503)
+        #expect(shed.value("Retry-After") == "10")  // the tier's, not the pool's 3
+        #expect(!seen.withLock { $0 }.contains("/queued"))
+        #expect(tiers.shedCounts()[.unknown] == 1)
+        try await waitUntil { (shedding()?.inFlight ?? 1) == 0 }
+        #expect(shedding()?.inFlight == 0)
+        // The slot went back: a client the tier admits goes straight through.
+        tiers.publish(.normal)
+        #expect(try await SourceClient.get(port: proxy.port, from: "127.0.0.4").status == 200)
+        await proxy.stop()
+        await backend.shutdown()
+    }
+
     /// A waiter whose time in the queue runs out gets 503 with reason `queue-timeout`.
     @Test func aRequestWaitingLongerThanTheQueueTimeoutIsShed() async throws {
         let probe = BackendProbe()
