@@ -107,6 +107,17 @@ final class ClassPlan: Sendable {
         0x9E37_79B9_7F4A_7C15 &* UInt64(client + 1) &+ UInt64(index)
     }
 
+    /// Where a client's next connection comes from, advancing its place in the source range: the
+    /// address to bind to (a source-address identity) or the one to announce in
+    /// `X-Forwarded-For` / a PROXY header (the other identities). Both nil without a source range.
+    func nextSource(_ sourceIndex: inout Int) -> (bind: SocketAddress?, announce: String?) {
+        guard let source = trafficClass.source else { return (nil, nil) }
+        let address = source.addressText(sourceIndex)
+        sourceIndex += trafficClass.connections
+        guard trafficClass.identity == .sourceAddress else { return (nil, address) }
+        return (try? SocketAddress(ipAddress: address, port: 0), nil)
+    }
+
     /// When client `client` sends its first request: the clients' first requests are spread
     /// evenly over one interval (like wrk2's per-connection phase).
     func firstArrival(forClient client: Int) -> Int64 {

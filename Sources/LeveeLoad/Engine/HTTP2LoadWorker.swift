@@ -168,19 +168,12 @@ final class HTTP2LoadWorker {
         generation += 1
         let gen = generation
         connecting = true
-        let c = plan.trafficClass
         var bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(min(plan.timeout, 10_000_000_000)))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-        if let source = c.source {
-            let address = source.addressText(sourceIndex)
-            if c.identity == .sourceAddress {
-                if let bind = try? SocketAddress(ipAddress: address, port: 0) { bootstrap = bootstrap.bind(to: bind) }
-            } else {
-                announced = address
-            }
-            sourceIndex += c.connections
-        }
+        let (bindAddress, announce) = plan.nextSource(&sourceIndex)
+        if let bindAddress { bootstrap = bootstrap.bind(to: bindAddress) }
+        if let announce { announced = announce }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let tls = plan.tlsContext
         let serverName = plan.serverName

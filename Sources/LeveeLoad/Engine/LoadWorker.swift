@@ -183,22 +183,11 @@ final class LoadWorker {
     func connect() {
         generation += 1
         let gen = generation
-        let c = plan.trafficClass
         var bootstrap = baseBootstrap
-        var bindAddress: SocketAddress?
-        if let source = c.source {
-            let address = source.addressText(sourceIndex)
-            if c.identity == .sourceAddress {
-                if let bind = try? SocketAddress(ipAddress: address, port: 0) {
-                    bootstrap = bootstrap.bind(to: bind)
-                    bindAddress = bind
-                }
-            } else {
-                announced = address
-            }
-            sourceIndex += c.connections
-        }
-        let connecting = (c.profile == .normal ? fastConnect(bindTo: bindAddress) : nil) ?? bootstrap.connect(to: plan.target)
+        let (bindAddress, announce) = plan.nextSource(&sourceIndex)
+        if let bindAddress { bootstrap = bootstrap.bind(to: bindAddress) }
+        if let announce { announced = announce }
+        let connecting = (plan.trafficClass.profile == .normal ? fastConnect(bindTo: bindAddress) : nil) ?? bootstrap.connect(to: plan.target)
         connecting.assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let ch):
