@@ -23,8 +23,6 @@ final class Exchange {
     var phase = Phase.deciding
     var routeName = "-"
     var entry: Router.Entry?
-    /// What the filter was asked about this request (asked again if it queues for an upstream).
-    var filterRequest: RequestContext?
     var framing = RequestValidation.BodyFraming.none
     var maxBodyBytes = Int.max
     var upstreamHead: HTTPRequestHead?

@@ -240,7 +240,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let request = RequestContext(
             head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name,
             isTLS: tls != nil, ja4: tls?.ja4, isCriticalRoute: entry.route.critical)
-        ex.filterRequest = request
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders, let clientClass):
             if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders.sendableFields() }
@@ -520,8 +519,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         ex.holdTimer = nil
         switch decision {
         case .granted:
-            if let request = ex.filterRequest,
-               let shed = ex.runtime.filter.shedAfterQueueing(request, clientClass: ex.clientClass) {
+            if let shed = ex.runtime.filter.shedAfterQueueing(
+                clientClass: ex.clientClass, routeName: ex.routeName, isCriticalRoute: ex.entry?.route.critical ?? false,
+                accept: ex.head.headers.first(name: "accept")) {
                 // The tier rose while it waited: the slot goes to the next in line instead.
                 gate.finish(rtt: nil, dropped: false)
                 ex.admission = nil

@@ -51,12 +51,13 @@ extension FloodFilter {
     /// A request granted an upstream slot after queueing for it: a flood's requests admitted
     /// before the tier rose would otherwise hold the backend's slots for a while after it rose.
     /// Shed with the tier's 503 (a challenge or a closed connection make no sense this late).
-    public func shedAfterQueueing(_ request: RequestContext, clientClass: ClientClass) -> LocalResponse? {
+    public func shedAfterQueueing(
+        clientClass: ClientClass, routeName: String, isCriticalRoute: Bool, accept: String?
+    ) -> LocalResponse? {
         guard let tiers else { return nil }
         let tier = tierRules[tiers.currentLevel]
-        if tier.admits(clientClass) || request.isCriticalRoute || tier.criticalRoutes.contains(request.routeName) { return nil }
+        if tier.admits(clientClass) || isCriticalRoute || tier.criticalRoutes.contains(routeName) { return nil }
         tiers.recordShed(clientClass)
-        let accept = request.head.headers.first(name: "accept")
         return Self.mentionsHTML(accept) && AcceptPreference.prefersHTML(accept) ? tier.unavailableHTML : tier.unavailableJSON
     }
 

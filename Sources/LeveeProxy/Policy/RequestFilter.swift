@@ -85,7 +85,7 @@ public protocol RequestFilter: Sendable {
     /// A request that waited in an upstream pool's concurrency queue was just granted a slot:
     /// the answer that sheds it instead when the degradation tier has risen meanwhile and no
     /// longer admits its class (nil: forward it). Called on the connection's event loop.
-    func shedAfterQueueing(_ request: RequestContext, clientClass: ClientClass) -> LocalResponse?
+    func shedAfterQueueing(clientClass: ClientClass, routeName: String, isCriticalRoute: Bool, accept: String?) -> LocalResponse?
 }
 
 extension RequestFilter {
@@ -93,7 +93,9 @@ extension RequestFilter {
     public func connectionAbused(socketAddress: SocketAddress?, reason: String) {}
 
     /// Default: no tiers, nothing to shed.
-    public func shedAfterQueueing(_ request: RequestContext, clientClass: ClientClass) -> LocalResponse? { nil }
+    public func shedAfterQueueing(
+        clientClass: ClientClass, routeName: String, isCriticalRoute: Bool, accept: String?
+    ) -> LocalResponse? { nil }
 }
 
 /// The filter used when no rules are configured: forwards everything.

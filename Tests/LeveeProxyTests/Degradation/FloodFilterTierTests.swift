@@ -126,21 +126,22 @@ struct FloodFilterTierTests {
 
     @Test func aRequestGrantedAfterQueueingIsShedIfTheTierRoseMeanwhile() throws {
         let (filter, gate) = Self.filter()
-        let request = filterRequest(peer: Self.unknown, headers: [("Accept", "application/json")])
+        func recheck(_ clientClass: ClientClass, critical: Bool = false) -> LocalResponse? {
+            filter.shedAfterQueueing(clientClass: clientClass, routeName: "default", isCriticalRoute: critical,
+                                     accept: "application/json")
+        }
         // Queued at normal and granted at normal: forwarded.
-        #expect(filter.shedAfterQueueing(request, clientClass: .unknown) == nil)
+        #expect(recheck(.unknown) == nil)
         gate.publish(.underAttack)
         // Granted after the tier rose: the tier's 503 instead of the upstream.
-        let shed = try #require(filter.shedAfterQueueing(request, clientClass: .unknown))
+        let shed = try #require(recheck(.unknown))
         #expect(shed.status == .serviceUnavailable)
         #expect(shed.headers.first(name: "Retry-After") == "10")
         #expect(String(buffer: shed.body).contains("under-attack"))
         // Classes the tier admits, and critical routes, go on.
-        #expect(filter.shedAfterQueueing(request, clientClass: .trusted) == nil)
-        #expect(filter.shedAfterQueueing(request, clientClass: .known) == nil)
-        var critical = request
-        critical.isCriticalRoute = true
-        #expect(filter.shedAfterQueueing(critical, clientClass: .unknown) == nil)
+        #expect(recheck(.trusted) == nil)
+        #expect(recheck(.known) == nil)
+        #expect(recheck(.unknown, critical: true) == nil)
         #expect(gate.shedCounts()[.unknown] == 1)
     }
 
