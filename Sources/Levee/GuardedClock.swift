@@ -4,7 +4,7 @@ import Synchronization
 /// limiter never sees time go back, and counts the steps.
 ///
 /// It keeps the highest reading so far and returns `max(reading, highest)`. A reading more
-/// than `tolerance` below the highest counts as a regression (smaller differences are expected
+/// than `tolerance` below the highest, confirmed by a second reading, counts as a regression (smaller differences are expected
 /// races between threads reading the base clock, and are not counted). Limiters would not
 /// create tokens from a backwards step anyway (see ``LimiterClock``); this makes the step
 /// visible and keeps `retryAfter` figures sane while it lasts.
@@ -31,13 +31,24 @@ public final class GuardedClock: LimiterClock {
         var high = highest.load(ordering: .relaxed)
         while true {
             if reading <= high {
-                if high - reading > toleranceNanoseconds { regressionCount.wrappingAdd(1, ordering: .relaxed) }
+                if high - reading > toleranceNanoseconds && steppedBack(below: high) {
+                    regressionCount.wrappingAdd(1, ordering: .relaxed)
+                }
                 return high
             }
             let (exchanged, original) = highest.compareExchange(expected: high, desired: reading, ordering: .relaxed)
             if exchanged { return reading }
             high = original
         }
+    }
+
+    /// Whether the base clock, read again now, is still more than the tolerance below `high`.
+    /// A thread preempted between its reading and the comparison holds an old reading that
+    /// another thread has since passed: that is not the clock stepping back, and a fresh reading
+    /// (taken after `high` was published) is not behind. A clock that stepped back reads low again.
+    private func steppedBack(below high: UInt64) -> Bool {
+        let again = base.now()
+        return again < high && high - again > toleranceNanoseconds
     }
 
     /// How many readings were more than the tolerance behind the highest one.
