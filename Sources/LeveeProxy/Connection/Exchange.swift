@@ -25,7 +25,8 @@ final class Exchange {
     var entry: Router.Entry?
     var framing = RequestValidation.BodyFraming.none
     var maxBodyBytes = Int.max
-    var upstreamHead: HTTPRequestHead?
+    /// The request head for the upstream, in wire form (kept for a retry on another connection).
+    var upstreamHead: ByteBuffer?
     /// Added to the upstream's response (the filter's rate-limit fields).
     var extraResponseHeaders: HTTPHeaders = [:]
     /// Request parts read before an upstream connection was ready (bounded by one read batch,

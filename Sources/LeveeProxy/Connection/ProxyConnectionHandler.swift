@@ -51,6 +51,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// only when a deadline comes earlier than its firing time; when it fires it checks the
     /// deadlines and re-arms for the nearest, so a keep-alive request schedules nothing.
     private var deadlineTimer = EarliestDeadlineTimer()
+    /// Bytes on HTTP/1 (this handler frames responses; no NIO encoder), parts on HTTP/2 streams.
+    private var output: ResponseOutput
 
     init(
         loop: LoopContext, guardHandler: ConnectionGuardHandler?, tls: TLSConnectionInfo? = nil, logger: Logger,
@@ -61,6 +63,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         self.tls = tls
         self.logger = logger
         self.accessLogger = accessLogger
+        self.output = ResponseOutput(mode: guardHandler == nil ? .parts : .bytes)
     }
 
     // MARK: channel events
@@ -328,16 +331,19 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         let runtime = ex.runtime
         let forwarding = runtime.configuration.forwarding
-        let (headers, expectsContinue) = ex.head.headers.upstreamRequestHeaders(
-            chunked: ex.framing == .chunked, hostRewrite: entry.hostRewrite, fallbackHost: entry.fallbackHost,
-            clientIP: peerIP, xForwardedFor: forwarding.xForwardedFor, xForwardedProto: forwarding.xForwardedProto,
-            scheme: tls == nil ? "http" : "https",
-            via: runtime.viaValue)
-        ex.upstreamHead = HTTPRequestHead(version: .http1_1, method: ex.head.method, uri: ex.head.uri, headers: headers)
+        var expectsContinue = false
+        let allocator = context?.channel.allocator ?? ByteBufferAllocator()
+        ex.upstreamHead = UpstreamHandler.requestHeadBytes(method: ex.head.method, uri: ex.head.uri, allocator: allocator) {
+            expectsContinue = ex.head.headers.writeUpstreamRequestFields(
+                into: &$0, chunked: ex.framing == .chunked, emptyBody: ex.framing == .none, method: ex.head.method,
+                hostRewrite: entry.hostRewrite, fallbackHost: entry.fallbackHost, clientIP: peerIP,
+                xForwardedFor: forwarding.xForwardedFor, xForwardedProto: forwarding.xForwardedProto,
+                scheme: tls == nil ? "http" : "https", via: runtime.viaValue)
+        }
 
         if expectsContinue && !ex.requestEnded && ex.framing != .none, let context {
-            context.writeAndFlush(
-                Self.wrapOutboundOut(.head(HTTPResponseHead(version: ex.head.version, status: .continue))), promise: nil)
+            output.head(HTTPResponseHead(version: ex.head.version, status: .continue), requestMethod: ex.head.method, context: context)
+            context.flush()
         }
         acquireUpstream(ex, insideClientRead: insideClientRead)
     }
@@ -392,7 +398,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         ex.phase = .forwarding
         upstream.unpark(for: self)
         upstream.backend.requestStarted()
-        upstream.send(.head(head))
+        upstream.sendHead(head, for: ex.head, chunkedBody: ex.framing == .chunked)
         if !ex.buffered.isEmpty {
             for part in ex.buffered { upstream.send(part) }
             ex.buffered.removeAll()
@@ -591,10 +597,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         ex.responseStarted = true
         ex.status = code
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: ex.head.version, status: response.status, headers: headers))), promise: nil)
+        output.head(
+            HTTPResponseHead(version: ex.head.version, status: response.status, headers: headers),
+            requestMethod: ex.head.method, context: context)
         if bodyAllowed && response.body.readableBytes > 0 {
             ex.responseBytes += response.body.readableBytes
-            context.write(Self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+            output.body(response.body, context: context)
         }
         finish(ex, trailers: nil)
     }
@@ -624,12 +632,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let close = !ex.clientKeepAlive || (!ex.requestEnded && ex.framing != .none) || quiescing
         clientNeedsFlush = false  // the end is written with a flush: one flush per response
         if close {
-            context.writeAndFlush(Self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            let written = context.eventLoop.makePromise(of: Void.self)
+            output.end(trailers, context: context, promise: written)
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
             guardHandler?.readyForNextRequest()
-            context.writeAndFlush(Self.wrapOutboundOut(.end(trailers)), promise: nil)
+            output.end(trailers, context: context, promise: nil)
             deliverPipelined()
         }
     }
@@ -678,34 +686,32 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         ex.responseStarted = true
         ex.status = code
         let bodyAllowed = ex.head.method != .HEAD && code != 204 && code != 304
-        let rewritten = head.headers.downstreamResponseHeaders(extra: ex.extraResponseHeaders, via: ex.runtime.viaValue)
-        var headers = rewritten.headers
-        let hasContentLength = rewritten.hasContentLength
-        if ex.head.version.minor == 0 && bodyAllowed && !hasContentLength {
-            // An HTTP/1.0 client cannot read chunked framing: the body ends with the connection.
-            ex.clientKeepAlive = false
-        }
-        // Hop-by-hop fields are gone, so `add` cannot duplicate a `Connection` field.
-        if !ex.clientKeepAlive || quiescing {
-            headers.add(name: "connection", value: "close")
-        } else if ex.head.version.minor == 0 {
-            headers.add(name: "connection", value: "keep-alive")
-        }
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: ex.head.version, status: head.status, headers: headers))), promise: nil)
+        let closing = quiescing
+        output.proxiedHead(
+            head, version: ex.head.version, requestMethod: ex.head.method, extra: ex.extraResponseHeaders,
+            via: ex.runtime.viaValue,
+            connection: { hasContentLength in
+                if ex.head.version.minor == 0 && bodyAllowed && !hasContentLength {
+                    // An HTTP/1.0 client cannot read chunked framing: the body ends with the connection.
+                    ex.clientKeepAlive = false
+                }
+                if !ex.clientKeepAlive || closing { return "close" }
+                return ex.head.version.minor == 0 ? "keep-alive" : nil
+            }, context: context)
         clientNeedsFlush = true
     }
 
     func upstreamResponseBody(_ body: ByteBuffer, from upstream: UpstreamHandler) {
         guard let context, let ex = exchange, ex.upstream === upstream, ex.responseStarted else { return }
         ex.responseBytes += body.readableBytes
-        context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        output.body(body, context: context)
         clientNeedsFlush = true
     }
 
     func upstreamReadComplete(from upstream: UpstreamHandler) {
         guard clientNeedsFlush else { return }
         clientNeedsFlush = false
-        context?.flush()
+        if let context { output.flush(context) }
     }
 
     func upstreamResponseEnd(_ trailers: HTTPHeaders?, from upstream: UpstreamHandler) {

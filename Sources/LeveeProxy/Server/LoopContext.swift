@@ -137,9 +137,11 @@ final class LoopContext {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler(for: backend.address)) }
+                    // NIO's response decoder only: `UpstreamHandler` writes requests as bytes.
                     // No outbound validator: see `configureHTTP1` in ProxyServer.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(backend: backend))
+                    let decoder = UpstreamResponseDecoder()
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(backend: backend, decoder: decoder))
                 }
             }
         if let address = backend.socketAddress {

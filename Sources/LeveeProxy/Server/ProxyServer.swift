@@ -309,12 +309,10 @@ public final class ProxyServer: Service, Sendable {
         let pipeline = channel.pipeline.syncOperations
         let guardHandler = ConnectionGuardHandler(limits: limits, idleTimeout: runtime.configuration.timeouts.idle)
         try pipeline.addHandler(guardHandler)
-        try pipeline.configureHTTPServerPipeline(
-            position: .last, withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
-            // No outbound validator: parsed fields are valid by construction and the proxy's
-            // own (via, host rewrite, filter fields) are checked where they come from.
-            withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: runtime.decoderLimits)
+        // Only NIO's request decoder: `ProxyConnectionHandler` frames and writes responses itself
+        // (see ResponseOutput). Parsed fields are valid by construction, so no validator either.
+        try pipeline.addHandler(
+            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: runtime.decoderLimits)))
         let handler = ProxyConnectionHandler(
             loop: loop, guardHandler: guardHandler, tls: tls, logger: logger, accessLogger: accessLogger)
         guardHandler.drainListener = handler

@@ -17,10 +17,14 @@ protocol UpstreamDelegate: AnyObject {
 
 /// The last handler of an upstream (proxy → backend) connection: hands response parts to the
 /// current delegate and only reads from the backend while the client can take more bytes.
+///
+/// Requests are written as bytes (there is no NIO request encoder on this pipeline): a request's
+/// head, its end and a small body leave in one buffer and one pipeline write. The decoder is told
+/// each request's method (a response to HEAD has no body).
 final class UpstreamHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = Never
+    typealias OutboundOut = ByteBuffer
 
     let backend: Backend
     /// The exchange this connection is serving; nil while idle in the pool.
@@ -36,8 +40,17 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// schedules nothing.
     private var idleTimer = EarliestDeadlineTimer()
 
-    init(backend: Backend) {
+    private let decoder: UpstreamResponseDecoder
+    /// Bytes of the current request not yet written (see `flush`).
+    private var pending: ByteBuffer?
+    private var chunked = false
+
+    /// Bodies up to this size are copied behind the head rather than written as another buffer.
+    static let coalesceLimit = 8 * 1024
+
+    init(backend: Backend, decoder: UpstreamResponseDecoder) {
         self.backend = backend
+        self.decoder = decoder
     }
 
     var isActive: Bool { context?.channel.isActive ?? false }
@@ -102,15 +115,91 @@ final class UpstreamHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    func send(_ part: HTTPClientRequestPart) {
-        context?.write(Self.wrapOutboundOut(part), promise: nil)
+    /// Stages a request head already in wire form (`bytes`, see `requestHeadBytes`) answering
+    /// `request` (its method tells the decoder whether the response has a body); `chunkedBody`:
+    /// its fields say `Transfer-Encoding: chunked`.
+    func sendHead(_ bytes: ByteBuffer, for request: HTTPRequestHead, chunkedBody: Bool) {
+        decoder.expectResponse(to: request)
+        chunked = chunkedBody
+        if var buffer = takePending() {
+            buffer.writeImmutableBuffer(bytes)
+            pending = buffer
+        } else {
+            pending = bytes
+        }
     }
 
-    func flush() { context?.flush() }
+    /// A request head as bytes: the request line, then `writeFields` adds the fields into the
+    /// `WireFields` and ends the head with `finishHead`.
+    static func requestHeadBytes(
+        method: HTTPMethod, uri: String, allocator: ByteBufferAllocator, writeFields: (inout WireFields) -> Void
+    ) -> ByteBuffer {
+        var fields = WireFields(buffer: allocator.buffer(capacity: 512))
+        fields.buffer.writeString(method.rawValue)
+        fields.buffer.writeStaticString(" ")
+        fields.buffer.writeString(uri)
+        fields.buffer.writeStaticString(" HTTP/1.1\r\n")
+        writeFields(&fields)
+        fields.buffer.writeStaticString("\r\n")
+        return fields.buffer
+    }
+
+    /// Stages or writes a part of the request; `flush` sends it. The head's fields already say how
+    /// the body is framed (`Content-Length` or `Transfer-Encoding: chunked`).
+    func send(_ part: HTTPClientRequestPart) {
+        guard let context else { return }
+        switch part {
+        case .head(let head):
+            let bytes = Self.requestHeadBytes(method: head.method, uri: head.uri, allocator: context.channel.allocator) {
+                for (name, value) in head.headers { $0.add(name: name, value: value) }
+            }
+            sendHead(bytes, for: head, chunkedBody: head.headers.isChunked)
+        case .body(let body):
+            let size = body.readableBytes
+            guard size > 0 else { return }  // an empty chunk would end a chunked body
+            var buffer = takePending() ?? context.channel.allocator.buffer(capacity: chunked ? 16 : 0)
+            if chunked {
+                buffer.writeString(String(size, radix: 16))
+                buffer.writeStaticString("\r\n")
+            }
+            if size <= Self.coalesceLimit, case .byteBuffer(let bytes) = body {
+                buffer.writeImmutableBuffer(bytes)
+            } else {
+                if buffer.readableBytes > 0 { context.write(NIOAny(buffer), promise: nil) }
+                context.write(NIOAny(body), promise: nil)
+                buffer.clear()
+            }
+            if chunked { buffer.writeStaticString("\r\n") }
+            pending = buffer
+        case .end(let trailers):
+            guard chunked else { return }
+            var buffer = takePending() ?? context.channel.allocator.buffer(capacity: 8)
+            buffer.writeStaticString("0\r\n")
+            var fields = WireFields(buffer: buffer)
+            for (name, value) in trailers ?? [:] { fields.add(name: name, value: value) }
+            buffer = fields.buffer
+            buffer.writeStaticString("\r\n")
+            pending = buffer
+            chunked = false
+        }
+    }
+
+    func flush() {
+        guard let context else { return }
+        if let buffer = takePending(), buffer.readableBytes > 0 { context.write(NIOAny(buffer), promise: nil) }
+        context.flush()
+    }
+
+    /// The staged buffer, no longer referenced here (so appending to it does not copy it).
+    private func takePending() -> ByteBuffer? {
+        defer { pending = nil }
+        return pending
+    }
 
     /// Closes the connection without telling the delegate (it already knows).
     func close() {
         delegate = nil
+        pending = nil
         cancelIdleTimer()
         context?.close(promise: nil)
     }
@@ -158,3 +247,4 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension UpstreamHandler: Sendable {}
+

@@ -1,0 +1,206 @@
+import NIOCore
+import NIOHTTP1
+
+/// How `ProxyConnectionHandler` sends responses: as bytes on an HTTP/1 connection, or as NIO
+/// response parts on an HTTP/2 stream (for NIOHTTP2's codec).
+///
+/// On HTTP/1 the pipeline has no response encoder: the handler frames and serializes responses
+/// itself (as NIO's `HTTPResponseEncoder` would), so that a response costs one pipeline write of a
+/// plain `ByteBuffer` instead of three boxed parts through one more handler, and the head, a
+/// small body and the end leave in one buffer (one `write` instead of a `writev`). Measured in
+/// docs/benchmarks.md (proxy and filter side-by-side).
+struct ResponseOutput {
+    enum Mode {
+        case bytes
+        case parts
+    }
+
+    let mode: Mode
+    /// Bytes of the current response not yet passed to the channel (bytes mode).
+    private var pending: ByteBuffer?
+    private var chunked = false
+    /// A response to HEAD: the head advertises the framing, but no body or chunked end is sent.
+    private var bodySuppressed = false
+
+    /// Bodies up to this size are copied behind the head rather than written as a second buffer.
+    static let coalesceLimit = 8 * 1024
+
+    init(mode: Mode) {
+        self.mode = mode
+    }
+
+    /// Writes (or stages) a response head. `requestMethod` decides whether a body may follow.
+    mutating func head(_ head: HTTPResponseHead, requestMethod: HTTPMethod, context: ChannelHandlerContext) {
+        guard mode == .bytes else {
+            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+            return
+        }
+        drain(context)
+        var headers = head.headers
+        let code = head.status.code
+        let informational = code >= 100 && code < 200
+        if !informational || code == 101 {
+            bodySuppressed = requestMethod == .HEAD || requestMethod == .CONNECT
+        }
+        // Framing as NIO's encoder does it (RFC 9112 §6): no body for 1xx, 204, 304 and CONNECT;
+        // otherwise Content-Length if given, else chunked on HTTP/1.1, else the body ends with the
+        // connection (HTTP/1.0).
+        if requestMethod == .CONNECT || !head.status.mayHaveResponseBody {
+            headers.remove(name: "content-length")
+            headers.remove(name: "transfer-encoding")
+            chunked = false
+        } else if headers.contains(name: "content-length") {
+            headers.remove(name: "transfer-encoding")
+            chunked = false
+        } else if head.version.major == 1 && head.version.minor >= 1 {
+            headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+            chunked = true
+        } else {
+            chunked = false
+        }
+        if bodySuppressed { chunked = false }
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        buffer.writeStatusLine(version: head.version, status: head.status)
+        for (name, value) in headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        if informational && code != 101 {
+            context.write(NIOAny(buffer), promise: nil)  // a final head follows
+        } else {
+            pending = buffer
+        }
+    }
+
+    /// Writes (or stages) the head of a response from the upstream: its fields without hop-by-hop
+    /// ones, plus `extra` and `Via` (see `writeDownstreamResponseFields`), and the `Connection`
+    /// field that `connection` gives for whether the upstream sent a `Content-Length`. On HTTP/1
+    /// the fields go straight into the head's bytes.
+    mutating func proxiedHead(
+        _ upstream: HTTPResponseHead, version: HTTPVersion, requestMethod: HTTPMethod, extra: HTTPHeaders, via: String?,
+        connection: (_ hasContentLength: Bool) -> String?, context: ChannelHandlerContext
+    ) {
+        guard mode == .bytes else {
+            var headers = HTTPHeaders()
+            headers.reserveCapacity(upstream.headers.count + extra.count + 2)
+            let hasContentLength = upstream.headers.writeDownstreamResponseFields(into: &headers, extra: extra, via: via)
+            // Hop-by-hop fields are gone, so `add` cannot duplicate a `Connection` field.
+            if let value = connection(hasContentLength) { headers.add(name: "connection", value: value) }
+            context.write(
+                NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: upstream.status, headers: headers))),
+                promise: nil)
+            return
+        }
+        drain(context)
+        let status = upstream.status
+        bodySuppressed = requestMethod == .HEAD || requestMethod == .CONNECT
+        let noBody = requestMethod == .CONNECT || !status.mayHaveResponseBody
+        var fields = WireFields(buffer: context.channel.allocator.buffer(capacity: 512))
+        fields.buffer.writeStatusLine(version: version, status: status)
+        let hasContentLength = upstream.headers.writeDownstreamResponseFields(
+            into: &fields, extra: extra, via: via, dropContentLength: noBody)
+        if let value = connection(hasContentLength) { fields.add(name: "connection", value: value) }
+        // Framing as in `head`; the upstream's `Transfer-Encoding` was dropped with the hop-by-hop fields.
+        chunked = !noBody && !hasContentLength && version.major == 1 && version.minor >= 1
+        if chunked { fields.add(name: "transfer-encoding", value: "chunked") }
+        if bodySuppressed { chunked = false }
+        fields.buffer.writeStaticString("\r\n")
+        pending = fields.buffer
+    }
+
+    /// Writes (or stages) a piece of the body.
+    mutating func body(_ body: ByteBuffer, context: ChannelHandlerContext) {
+        guard mode == .bytes else {
+            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+            return
+        }
+        let size = body.readableBytes
+        if bodySuppressed || size == 0 { return }  // an empty chunk would end a chunked body
+        if chunked {
+            var buffer = takePending() ?? context.channel.allocator.buffer(capacity: size + 16)
+            buffer.writeChunkSize(size)
+            if size <= Self.coalesceLimit {
+                buffer.writeImmutableBuffer(body)
+                buffer.writeStaticString("\r\n")
+                pending = buffer
+            } else {
+                context.write(NIOAny(buffer), promise: nil)
+                context.write(NIOAny(body), promise: nil)
+                pending = context.channel.allocator.buffer(staticString: "\r\n")
+            }
+        } else if size <= Self.coalesceLimit, var buffer = takePending() {
+            buffer.writeImmutableBuffer(body)
+            pending = buffer
+        } else {
+            drain(context)
+            context.write(NIOAny(body), promise: nil)
+        }
+    }
+
+    /// Writes the end of the response (and whatever is staged) and flushes.
+    mutating func end(_ trailers: HTTPHeaders?, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        guard mode == .bytes else {
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: promise)
+            return
+        }
+        var buffer = takePending() ?? context.channel.allocator.buffer(capacity: 0)
+        if chunked {
+            buffer.writeStaticString("0\r\n")
+            for (name, value) in trailers ?? [:] {
+                buffer.writeString(name)
+                buffer.writeStaticString(": ")
+                buffer.writeString(value)
+                buffer.writeStaticString("\r\n")
+            }
+            buffer.writeStaticString("\r\n")
+        }
+        chunked = false
+        bodySuppressed = false
+        context.writeAndFlush(NIOAny(buffer), promise: promise)
+    }
+
+    /// Flushes what was written, staged bytes included (a streamed response's progress).
+    mutating func flush(_ context: ChannelHandlerContext) {
+        drain(context)
+        context.flush()
+    }
+
+    private mutating func drain(_ context: ChannelHandlerContext) {
+        guard let buffer = takePending() else { return }
+        context.write(NIOAny(buffer), promise: nil)
+    }
+
+    /// The staged buffer, no longer referenced here (so appending to it does not copy it).
+    private mutating func takePending() -> ByteBuffer? {
+        defer { pending = nil }
+        return pending
+    }
+}
+
+extension ByteBuffer {
+    fileprivate mutating func writeStatusLine(version: HTTPVersion, status: HTTPResponseStatus) {
+        if version.major == 1 && version.minor == 1 {
+            switch status {
+            case .ok: writeStaticString("HTTP/1.1 200 OK\r\n"); return
+            case .tooManyRequests: writeStaticString("HTTP/1.1 429 Too Many Requests\r\n"); return
+            case .forbidden: writeStaticString("HTTP/1.1 403 Forbidden\r\n"); return
+            case .notFound: writeStaticString("HTTP/1.1 404 Not Found\r\n"); return
+            default: writeStaticString("HTTP/1.1 ")
+            }
+        } else {
+            writeString("HTTP/\(version.major).\(version.minor) ")
+        }
+        writeString(String(status.code))
+        writeStaticString(" ")
+        writeString(status.reasonPhrase)
+        writeStaticString("\r\n")
+    }
+
+    fileprivate mutating func writeChunkSize(_ size: Int) {
+        writeString(String(size, radix: 16))
+        writeStaticString("\r\n")
+    }
+}
