@@ -48,6 +48,25 @@ import Testing
         }
     }
 
+    @Test func bodylessPostReachesTheBackendWithZeroLength() async throws {
+        try await withProxy(backend: echoHeaders) { proxy, _ in
+            let client = try await proxy.connect()
+            // No Content-Length and no Transfer-Encoding: a request without a body (RFC 9112 §6.3).
+            try await client.send("POST /form HTTP/1.1\r\nHost: a\r\n\r\nPUT /doc HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+            let post = try await client.readResponse()
+            #expect(post.bodyString.hasPrefix("POST /form\n"))
+            #expect(post.bodyString.contains("content-length: 0\n"))
+            #expect(!post.bodyString.contains("transfer-encoding"))
+            let put = try await client.readResponse()
+            #expect(put.bodyString.components(separatedBy: "content-length").count == 2, "one Content-Length field")
+            // A GET stays without any length field.
+            try await client.send("GET /page HTTP/1.1\r\nHost: a\r\n\r\n")
+            let get = try await client.readResponse()
+            #expect(!get.bodyString.contains("content-length"))
+            await client.close()
+        }
+    }
+
     @Test func keepAliveReusesOneBackendConnection() async throws {
         try await withProxy { proxy, backend in
             let client = try await proxy.connect()
