@@ -332,8 +332,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let runtime = ex.runtime
         let forwarding = runtime.configuration.forwarding
         var expectsContinue = false
-        let allocator = context?.channel.allocator ?? ByteBufferAllocator()
-        ex.upstreamHead = UpstreamHandler.requestHeadBytes(method: ex.head.method, uri: ex.head.uri, allocator: allocator) {
+        ex.upstreamHead = UpstreamHandler.requestHeadBytes(method: ex.head.method, uri: ex.head.uri) {
             expectsContinue = ex.head.headers.writeUpstreamRequestFields(
                 into: &$0, chunked: ex.framing == .chunked, emptyBody: ex.framing == .none, method: ex.head.method,
                 hostRewrite: entry.hostRewrite, fallbackHost: entry.fallbackHost, clientIP: peerIP,

@@ -16,6 +16,8 @@ struct ResponseOutput {
     }
 
     let mode: Mode
+    /// The default allocator, as every channel here uses (saves `context.channel` per buffer).
+    private let allocator = ByteBufferAllocator()
     /// Bytes of the current response not yet passed to the channel (bytes mode).
     private var pending: ByteBuffer?
     private var chunked = false
@@ -59,7 +61,7 @@ struct ResponseOutput {
             chunked = false
         }
         if bodySuppressed { chunked = false }
-        var buffer = context.channel.allocator.buffer(capacity: 256)
+        var buffer = allocator.buffer(capacity: 256)
         buffer.writeStatusLine(version: head.version, status: head.status)
         for (name, value) in headers {
             buffer.writeString(name)
@@ -98,7 +100,7 @@ struct ResponseOutput {
         let status = upstream.status
         bodySuppressed = requestMethod == .HEAD || requestMethod == .CONNECT
         let noBody = requestMethod == .CONNECT || !status.mayHaveResponseBody
-        var fields = WireFields(buffer: context.channel.allocator.buffer(capacity: 512))
+        var fields = WireFields(buffer: allocator.buffer(capacity: 512))
         fields.buffer.writeStatusLine(version: version, status: status)
         let hasContentLength = upstream.headers.writeDownstreamResponseFields(
             into: &fields, extra: extra, via: via, dropContentLength: noBody)
@@ -120,7 +122,7 @@ struct ResponseOutput {
         let size = body.readableBytes
         if bodySuppressed || size == 0 { return }  // an empty chunk would end a chunked body
         if chunked {
-            var buffer = takePending() ?? context.channel.allocator.buffer(capacity: size + 16)
+            var buffer = takePending() ?? allocator.buffer(capacity: size + 16)
             buffer.writeChunkSize(size)
             if size <= Self.coalesceLimit {
                 buffer.writeImmutableBuffer(body)
@@ -129,7 +131,7 @@ struct ResponseOutput {
             } else {
                 context.write(NIOAny(buffer), promise: nil)
                 context.write(NIOAny(body), promise: nil)
-                pending = context.channel.allocator.buffer(staticString: "\r\n")
+                pending = allocator.buffer(staticString: "\r\n")
             }
         } else if size <= Self.coalesceLimit, var buffer = takePending() {
             buffer.writeImmutableBuffer(body)
@@ -146,7 +148,7 @@ struct ResponseOutput {
             context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: promise)
             return
         }
-        var buffer = takePending() ?? context.channel.allocator.buffer(capacity: 0)
+        var buffer = takePending() ?? allocator.buffer(capacity: 0)
         if chunked {
             buffer.writeStaticString("0\r\n")
             for (name, value) in trailers ?? [:] {

@@ -53,10 +53,22 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.decoder = decoder
     }
 
-    var isActive: Bool { context?.channel.isActive ?? false }
+    /// Kept from channel events: asked for every pooled connection taken (the channel's own
+    /// `isActive` is a locked read through an existential).
+    private(set) var isActive = false
     var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// Every channel here uses the default allocator; kept to avoid `context.channel` per buffer.
+    private let allocator = ByteBufferAllocator()
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        isActive = context.channel.isActive
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        isActive = true
+        context.fireChannelActive()
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -84,6 +96,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
         cancelIdleTimer()
         if let delegate {
             self.delegate = nil
@@ -131,10 +144,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     /// A request head as bytes: the request line, then `writeFields` adds the fields into the
     /// `WireFields` and ends the head with `finishHead`.
-    static func requestHeadBytes(
-        method: HTTPMethod, uri: String, allocator: ByteBufferAllocator, writeFields: (inout WireFields) -> Void
-    ) -> ByteBuffer {
-        var fields = WireFields(buffer: allocator.buffer(capacity: 512))
+    static func requestHeadBytes(method: HTTPMethod, uri: String, writeFields: (inout WireFields) -> Void) -> ByteBuffer {
+        var fields = WireFields(buffer: ByteBufferAllocator().buffer(capacity: 512))
         fields.buffer.writeString(method.rawValue)
         fields.buffer.writeStaticString(" ")
         fields.buffer.writeString(uri)
@@ -150,14 +161,14 @@ final class UpstreamHandler: ChannelDuplexHandler {
         guard let context else { return }
         switch part {
         case .head(let head):
-            let bytes = Self.requestHeadBytes(method: head.method, uri: head.uri, allocator: context.channel.allocator) {
+            let bytes = Self.requestHeadBytes(method: head.method, uri: head.uri) {
                 for (name, value) in head.headers { $0.add(name: name, value: value) }
             }
             sendHead(bytes, for: head, chunkedBody: head.headers.isChunked)
         case .body(let body):
             let size = body.readableBytes
             guard size > 0 else { return }  // an empty chunk would end a chunked body
-            var buffer = takePending() ?? context.channel.allocator.buffer(capacity: chunked ? 16 : 0)
+            var buffer = takePending() ?? allocator.buffer(capacity: chunked ? 16 : 0)
             if chunked {
                 buffer.writeString(String(size, radix: 16))
                 buffer.writeStaticString("\r\n")
@@ -173,7 +184,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
             pending = buffer
         case .end(let trailers):
             guard chunked else { return }
-            var buffer = takePending() ?? context.channel.allocator.buffer(capacity: 8)
+            var buffer = takePending() ?? allocator.buffer(capacity: 8)
             buffer.writeStaticString("0\r\n")
             var fields = WireFields(buffer: buffer)
             for (name, value) in trailers ?? [:] { fields.add(name: name, value: value) }
