@@ -584,25 +584,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         ex.phase = .responding
         ex.buffered.removeAll()
         if response.close || !ex.requestEnded && ex.framing != .none { ex.clientKeepAlive = false }
-        // The pipeline has no outbound validator: the filter's fields are checked here.
-        var headers = response.headers.sendableFields()
-        let code = response.status.code
-        let bodyAllowed = ex.head.method != .HEAD && code >= 200 && code != 204 && code != 304
-        if code != 204 && code != 304 { headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes)) }
+        // The pipeline has no outbound validator: the filter's fields are checked as they are written.
+        let connection: String?
         if !ex.clientKeepAlive || quiescing {
-            headers.replaceOrAdd(name: "connection", value: "close")
-        } else if ex.head.version.minor == 0 {
-            headers.replaceOrAdd(name: "connection", value: "keep-alive")
+            connection = "close"
+        } else {
+            connection = ex.head.version.minor == 0 ? "keep-alive" : nil
         }
         ex.responseStarted = true
-        ex.status = code
-        output.head(
-            HTTPResponseHead(version: ex.head.version, status: response.status, headers: headers),
-            requestMethod: ex.head.method, context: context)
-        if bodyAllowed && response.body.readableBytes > 0 {
-            ex.responseBytes += response.body.readableBytes
-            output.body(response.body, context: context)
-        }
+        ex.status = response.status.code
+        ex.responseBytes += output.local(
+            response, version: ex.head.version, requestMethod: ex.head.method, connection: connection, context: context)
         finish(ex, trailers: nil)
     }
 

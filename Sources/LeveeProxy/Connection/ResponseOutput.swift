@@ -113,6 +113,48 @@ struct ResponseOutput {
         pending = fields.buffer
     }
 
+    /// Writes (or stages) a whole local answer (the filter's, or the proxy's own errors): its
+    /// sendable fields (see `String.isSendableFieldName`) but any framing or `Connection` field,
+    /// then `Content-Length`, `connection` if given, and the body unless the request was HEAD or
+    /// the status has none. Returns the body bytes sent; `end` completes it.
+    mutating func local(
+        _ response: LocalResponse, version: HTTPVersion, requestMethod: HTTPMethod, connection: String?,
+        context: ChannelHandlerContext
+    ) -> Int {
+        let code = response.status.code
+        let bodyAllowed = requestMethod != .HEAD && code >= 200 && code != 204 && code != 304
+        let body = bodyAllowed ? response.body.readableBytes : 0
+        guard mode == .bytes else {
+            var headers = response.headers.sendableFields()
+            if code != 204 && code != 304 { headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes)) }
+            if let connection { headers.replaceOrAdd(name: "connection", value: connection) }
+            context.write(
+                NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
+                promise: nil)
+            if body > 0 { context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(response.body))), promise: nil) }
+            return body
+        }
+        drain(context)
+        chunked = false
+        bodySuppressed = false
+        var fields = WireFields(buffer: allocator.buffer(capacity: 256 + body))
+        fields.buffer.writeStatusLine(version: version, status: response.status)
+        for (name, value) in response.headers where name.isSendableFieldName && value.isSendableFieldValue {
+            switch name.utf8.count {
+            case 10 where name.isFieldName("connection"): continue
+            case 14 where name.isFieldName("content-length"): continue
+            case 17 where name.isFieldName("transfer-encoding"): continue
+            default: fields.add(name: name, value: value)
+            }
+        }
+        if code != 204 && code != 304 { fields.add(name: "content-length", value: String(response.body.readableBytes)) }
+        if let connection { fields.add(name: "connection", value: connection) }
+        fields.buffer.writeStaticString("\r\n")
+        if body > 0 { fields.buffer.writeImmutableBuffer(response.body) }
+        pending = fields.buffer
+        return body
+    }
+
     /// Writes (or stages) a piece of the body.
     mutating func body(_ body: ByteBuffer, context: ChannelHandlerContext) {
         guard mode == .bytes else {
