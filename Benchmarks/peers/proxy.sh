@@ -9,6 +9,8 @@
 #
 # Usage: Benchmarks/peers/proxy.sh            (from the repository root)
 # Environment: DURATION=10s CONNECTIONS=64 THREADS=1 WARMUP=2s ROUNDS=1 LEVEE_BIN=path (skip the build)
+#   RELAY=1 adds a reference target: nio-relay (Benchmarks/peers/nio-relay, built here), a SwiftNIO
+#   TCP relay doing no HTTP work at all, on one event loop: the ceiling of any SwiftNIO proxy.
 # Needs the Debian packages wrk, nginx-light (or nginx), haproxy, python3 (installed if missing, as root).
 # Only 127.0.0.1 is used; everything started here is stopped on exit.
 set -euo pipefail
@@ -27,7 +29,11 @@ peers_workdir proxy
 
 peers_levee_bin "$ROOT"
 
-BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port); HAPROXY=$(free_port)
+BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port); HAPROXY=$(free_port); RELAY_PORT=$(free_port)
+if [ -n "${RELAY:-}" ]; then
+    swift build -c release --package-path "$ROOT/Benchmarks/peers/nio-relay" >"$WORK/relay-build.log" 2>&1 \
+        || { cat "$WORK/relay-build.log"; exit 1; }
+fi
 
 # --- the common backend: nginx, one worker, a small static body ---------------------------------
 mkdir -p "$WORK/backend" "$WORK/nginx"
@@ -110,6 +116,11 @@ PIDS+=($!)
     >"$WORK/levee.log" 2>&1 &
 PIDS+=($!)
 
+if [ -n "${RELAY:-}" ]; then
+    "$ROOT/Benchmarks/peers/nio-relay/.build/release/nio-relay" "$RELAY_PORT" "$BACKEND" >"$WORK/relay.log" 2>&1 &
+    PIDS+=($!)
+fi
+
 wait_for backend "$BACKEND" "$WORK/backend/error.log"
 wait_for nginx "$NGINX" "$WORK/nginx/error.log"
 wait_for haproxy "$HAPROXY" "$WORK/haproxy.log"
@@ -133,6 +144,10 @@ EOF
 
 declare -A RPS P99 BAD
 TARGETS=("backend:$BACKEND" "levee:$LEVEE" "nginx:$NGINX" "haproxy:$HAPROXY")
+if [ -n "${RELAY:-}" ]; then
+    wait_for nio-relay "$RELAY_PORT" "$WORK/relay.log"
+    TARGETS+=("relay:$RELAY_PORT")
+fi
 for round in $(seq "$ROUNDS"); do
     for target in "${TARGETS[@]}"; do
         name=${target%%:*}; port=${target##*:}
@@ -147,7 +162,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1, $(nproc) cores, median of $ROUNDS round(s)"
 printf "%-28s %12s %10s %8s\n" "target" "requests/s" "p99 ms" "non-2xx"
-declare -A LABEL=([backend]="backend (nginx, direct)" [levee]="levee (1 loop)" [nginx]="nginx proxy + limit_req" [haproxy]="haproxy + stick table")
+declare -A LABEL=([backend]="backend (nginx, direct)" [levee]="levee (1 loop)" [nginx]="nginx proxy + limit_req" [haproxy]="haproxy + stick table" [relay]="nio-relay (no HTTP work)")
 for target in "${TARGETS[@]}"; do
     name=${target%%:*}
     printf "%-28s %12s %10s %8s\n" "${LABEL[$name]}" "$(echo "${RPS[$name]}" | median)" "$(echo "${P99[$name]}" | median)" "${BAD[$name]}"

@@ -1,0 +1,16 @@
+// swift-tools-version:6.0
+// A reference point for Benchmarks/peers/proxy.sh (RELAY=1): a SwiftNIO TCP relay that copies bytes
+// between each client connection and its own upstream connection, with no HTTP work at all. What it
+// serves on one event loop is the ceiling of any HTTP proxy built on SwiftNIO's sockets and pipeline.
+import PackageDescription
+
+let package = Package(
+    name: "nio-relay",
+    dependencies: [.package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")],
+    targets: [
+        .executableTarget(
+            name: "nio-relay",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: [.swiftLanguageMode(.v6)])
+    ]
+)
