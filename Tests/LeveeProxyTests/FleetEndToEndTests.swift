@@ -102,7 +102,7 @@ struct FleetEndToEndTests {
         let adminPort = try await AppSignalTests.freePort()
         let file = try directory.write("\(name).toml", configuration(proxyPort: proxyPort, adminPort: adminPort, upstream: upstream, redis: redis))
         let log = directory.path + "/\(name).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: AppSignalTests.binary)
         process.arguments = ["serve", "--config", file, "--log-level", "notice"]

@@ -168,7 +168,7 @@ private final class ShortBodyResponder: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let reply = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
-        context.writeAndFlush(Self.wrapOutboundOut(reply)).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(Self.wrapOutboundOut(reply)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }
 

@@ -341,8 +341,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
 
         if expectsContinue && !ex.requestEnded && ex.framing != .none, let context {
-            output.head(HTTPResponseHead(version: ex.head.version, status: .continue), requestMethod: ex.head.method, context: context)
-            context.flush()
+            output.continueInterim(version: ex.head.version, context: context)
         }
         acquireUpstream(ex, insideClientRead: insideClientRead)
     }

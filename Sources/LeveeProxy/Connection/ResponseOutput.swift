@@ -31,49 +31,16 @@ struct ResponseOutput {
         self.mode = mode
     }
 
-    /// Writes (or stages) a response head. `requestMethod` decides whether a body may follow.
-    mutating func head(_ head: HTTPResponseHead, requestMethod: HTTPMethod, context: ChannelHandlerContext) {
-        guard mode == .bytes else {
-            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-            return
-        }
-        drain(context)
-        var headers = head.headers
-        let code = head.status.code
-        let informational = code >= 100 && code < 200
-        if !informational || code == 101 {
-            bodySuppressed = requestMethod == .HEAD || requestMethod == .CONNECT
-        }
-        // Framing as NIO's encoder does it (RFC 9112 §6): no body for 1xx, 204, 304 and CONNECT;
-        // otherwise Content-Length if given, else chunked on HTTP/1.1, else the body ends with the
-        // connection (HTTP/1.0).
-        if requestMethod == .CONNECT || !head.status.mayHaveResponseBody {
-            headers.remove(name: "content-length")
-            headers.remove(name: "transfer-encoding")
-            chunked = false
-        } else if headers.contains(name: "content-length") {
-            headers.remove(name: "transfer-encoding")
-            chunked = false
-        } else if head.version.major == 1 && head.version.minor >= 1 {
-            headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
-            chunked = true
-        } else {
-            chunked = false
-        }
-        if bodySuppressed { chunked = false }
-        var buffer = allocator.buffer(capacity: 256)
-        buffer.writeStatusLine(version: head.version, status: head.status)
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("\r\n")
-        if informational && code != 101 {
-            context.write(NIOAny(buffer), promise: nil)  // a final head follows
-        } else {
-            pending = buffer
+    /// Writes and flushes `100 Continue` (the final response follows).
+    mutating func continueInterim(version: HTTPVersion, context: ChannelHandlerContext) {
+        switch mode {
+        case .bytes:
+            drain(context)
+            let line: StaticString = version.minor == 0 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n"
+            context.writeAndFlush(NIOAny(allocator.buffer(staticString: line)), promise: nil)
+        case .parts:
+            context.writeAndFlush(
+                NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: .continue))), promise: nil)
         }
     }
 
@@ -105,7 +72,9 @@ struct ResponseOutput {
         let hasContentLength = upstream.headers.writeDownstreamResponseFields(
             into: &fields, extra: extra, via: via, dropContentLength: noBody)
         if let value = connection(hasContentLength) { fields.add(name: "connection", value: value) }
-        // Framing as in `head`; the upstream's `Transfer-Encoding` was dropped with the hop-by-hop fields.
+        // Framing as NIO's encoder does it (RFC 9112 §6): no body for 1xx, 204, 304 and CONNECT;
+        // otherwise Content-Length if given, else chunked on HTTP/1.1, else the body ends with the
+        // connection (HTTP/1.0). The upstream's `Transfer-Encoding` went with the hop-by-hop fields.
         chunked = !noBody && !hasContentLength && version.major == 1 && version.minor >= 1
         if chunked { fields.add(name: "transfer-encoding", value: "chunked") }
         if bodySuppressed { chunked = false }
@@ -190,19 +159,16 @@ struct ResponseOutput {
             context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: promise)
             return
         }
-        var buffer = takePending() ?? allocator.buffer(capacity: 0)
-        if chunked {
-            buffer.writeStaticString("0\r\n")
-            for (name, value) in trailers ?? [:] {
-                buffer.writeString(name)
-                buffer.writeStaticString(": ")
-                buffer.writeString(value)
-                buffer.writeStaticString("\r\n")
-            }
-            buffer.writeStaticString("\r\n")
-        }
+        let wasChunked = chunked
         chunked = false
         bodySuppressed = false
+        guard var buffer = takePending() ?? (wasChunked || promise != nil ? allocator.buffer(capacity: 8) : nil) else {
+            context.flush()  // everything was written already (a streamed body)
+            return
+        }
+        if wasChunked {
+            buffer.writeLastChunk(trailers: trailers)
+        }
         context.writeAndFlush(NIOAny(buffer), promise: promise)
     }
 
@@ -240,11 +206,6 @@ extension ByteBuffer {
         writeString(String(status.code))
         writeStaticString(" ")
         writeString(status.reasonPhrase)
-        writeStaticString("\r\n")
-    }
-
-    fileprivate mutating func writeChunkSize(_ size: Int) {
-        writeString(String(size, radix: 16))
         writeStaticString("\r\n")
     }
 }

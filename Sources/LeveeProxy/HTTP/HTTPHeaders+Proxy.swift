@@ -172,10 +172,30 @@ struct WireFields: FieldSink {
     var buffer: ByteBuffer
 
     mutating func add(name: String, value: String) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
+        buffer.writeField(name: name, value: value)
+    }
+}
+
+extension ByteBuffer {
+    /// One header or trailer field as on the wire.
+    mutating func writeField(name: String, value: String) {
+        writeString(name)
+        writeStaticString(": ")
+        writeString(value)
+        writeStaticString("\r\n")
+    }
+
+    /// A chunk's size line (the chunk's bytes and CRLF follow).
+    mutating func writeChunkSize(_ size: Int) {
+        writeString(String(size, radix: 16))
+        writeStaticString("\r\n")
+    }
+
+    /// The end of a chunked body: the last chunk, the trailer fields and the blank line.
+    mutating func writeLastChunk(trailers: HTTPHeaders?) {
+        writeStaticString("0\r\n")
+        for (name, value) in trailers ?? [:] { writeField(name: name, value: value) }
+        writeStaticString("\r\n")
     }
 }
 

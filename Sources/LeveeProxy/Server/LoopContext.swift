@@ -123,13 +123,15 @@ final class LoopContext {
     /// loop; a TLS backend gets the pool's TLS handler first (requests written before the
     /// handshake ends wait in it).
     func connect(to backend: Backend, of pool: UpstreamPool) -> EventLoopFuture<any Channel> {
-        var tls: UpstreamTLSContext?
+        let tls: UpstreamTLSContext?
         if backend.address.tls {
             switch pool.tls {
             case .success(let context): tls = context
             case .failure(let error): return eventLoop.makeFailedFuture(error)
             case nil: return eventLoop.makeFailedFuture(TLSServerContext.LoadError(path: pool.name, reason: "no TLS context"))
             }
+        } else {
+            tls = nil
         }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(runtime.configuration.timeouts.connect)

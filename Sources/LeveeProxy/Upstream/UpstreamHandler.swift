@@ -169,10 +169,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
             let size = body.readableBytes
             guard size > 0 else { return }  // an empty chunk would end a chunked body
             var buffer = takePending() ?? allocator.buffer(capacity: chunked ? 16 : 0)
-            if chunked {
-                buffer.writeString(String(size, radix: 16))
-                buffer.writeStaticString("\r\n")
-            }
+            if chunked { buffer.writeChunkSize(size) }
             if size <= Self.coalesceLimit, case .byteBuffer(let bytes) = body {
                 buffer.writeImmutableBuffer(bytes)
             } else {
@@ -185,11 +182,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
         case .end(let trailers):
             guard chunked else { return }
             var buffer = takePending() ?? allocator.buffer(capacity: 8)
-            buffer.writeStaticString("0\r\n")
-            var fields = WireFields(buffer: buffer)
-            for (name, value) in trailers ?? [:] { fields.add(name: name, value: value) }
-            buffer = fields.buffer
-            buffer.writeStaticString("\r\n")
+            buffer.writeLastChunk(trailers: trailers)
             pending = buffer
             chunked = false
         }
