@@ -7,16 +7,15 @@
 # alternating the two targets each round:
 #   - HTTPS requests/s on kept-alive connections (HTTP/1.1);
 #   - TLS handshakes/s: every request on a new connection (`Connection: close`), i.e. a full
-#     handshake (wrk does not resume sessions) plus one request.
+#     handshake (wrk does not resume sessions) plus one request;
+#   - HTTP/2 requests/s with h2load (nghttp2-client): H2_CONNECTIONS connections, H2_STREAMS
+#     concurrent streams each, ALPN h2, proxied to the same HTTP/1.1 backend.
 # Prints medians over ROUNDS and the levee/nginx ratios.
-#
-# HTTP/2 is not measured: neither wrk nor levee load speaks h2 as a load client here, and no h2
-# load tool (h2load) is installed.
 #
 # Usage: Benchmarks/peers/tls.sh            (from the repository root)
 # Environment: DURATION=5s CONNECTIONS=64 NEWCONN_CONNECTIONS=16 THREADS=1 WARMUP=1s ROUNDS=3
-#              LEVEE_BIN=path (skip the build)
-# Needs the Debian packages wrk, nginx-light (or nginx), openssl, python3.
+#              H2_CONNECTIONS=16 H2_STREAMS=4 LEVEE_BIN=path (skip the build)
+# Needs the Debian packages wrk, nginx-light (or nginx), openssl, python3, nghttp2-client.
 # Only 127.0.0.1 is used; everything started here is stopped on exit.
 set -euo pipefail
 
@@ -26,10 +25,12 @@ NEWCONN_CONNECTIONS=${NEWCONN_CONNECTIONS:-16}
 THREADS=${THREADS:-1}
 WARMUP=${WARMUP:-1s}
 ROUNDS=${ROUNDS:-3}
+H2_CONNECTIONS=${H2_CONNECTIONS:-16}
+H2_STREAMS=${H2_STREAMS:-4}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
 source "$(dirname "$0")/lib.sh"
-peers_need wrk:wrk nginx:nginx-light openssl:openssl python3:python3
+peers_need wrk:wrk nginx:nginx-light openssl:openssl python3:python3 h2load:nghttp2-client
 
 peers_workdir tls
 
@@ -148,6 +149,23 @@ print(f"{rps:.0f} {bad.group(1) if bad else 0} {'errors' if errors else 'clean'}
 EOF
 }
 
+# run_h2load PORT: prints "rps failed" for HTTP/2 over TLS (h2load negotiates h2 by ALPN)
+run_h2load() {
+    h2load -c"$H2_CONNECTIONS" -m"$H2_STREAMS" -D "${WARMUP%s}" "https://127.0.0.1:$1/" >/dev/null 2>&1
+    h2load -c"$H2_CONNECTIONS" -m"$H2_STREAMS" -D "${DURATION%s}" "https://127.0.0.1:$1/" >"$WORK/h2load-$1.txt" 2>&1
+    python3 - "$WORK/h2load-$1.txt" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+rps = re.search(r"finished in [^,]+, ([\d.]+) req/s", text)
+done = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed", text)
+proto = re.search(r"Application protocol: (\S+)", text)
+if not rps or not done or not proto or proto.group(1) != "h2":
+    print("0 all")
+else:
+    print(f"{float(rps.group(1)):.0f} {done.group(2)}")
+EOF
+}
+
 declare -A RESULT
 for round in $(seq "$ROUNDS"); do
     for name in levee nginx; do
@@ -158,6 +176,9 @@ for round in $(seq "$ROUNDS"); do
         read -r rps bad status < <(run_wrk "$name-new" "$port" "$NEWCONN_CONNECTIONS" -H "Connection: close")
         RESULT[$name-new]="${RESULT[$name-new]:-} $rps"
         [ "$bad" = 0 ] || echo "warning: $name new-connection round $round: $bad non-2xx" >&2
+        read -r rps failed < <(run_h2load "$port")
+        RESULT[$name-h2]="${RESULT[$name-h2]:-} $rps"
+        [ "$failed" = 0 ] || echo "warning: $name HTTP/2 round $round: $failed failed (see $WORK/h2load-$port.txt)" >&2
     done
 done
 
@@ -169,6 +190,8 @@ echo "wrk -t$THREADS -d$DURATION on 127.0.0.1, $(nproc) cores, one worker each, 
 printf "%-44s %14s %14s %8s\n" "measure" "levee" "nginx" "ratio"
 lk=$(echo "${RESULT[levee-keep]}" | median); nk=$(echo "${RESULT[nginx-keep]}" | median)
 ln=$(echo "${RESULT[levee-new]}" | median); nn=$(echo "${RESULT[nginx-new]}" | median)
+lh=$(echo "${RESULT[levee-h2]}" | median); nh=$(echo "${RESULT[nginx-h2]}" | median)
 printf "%-44s %14s %14s %8s\n" "HTTPS req/s, keep-alive (-c$CONNECTIONS)" "$lk" "$nk" "$(ratio "$lk" "$nk")"
 printf "%-44s %14s %14s %8s\n" "handshakes/s, new conn per request (-c$NEWCONN_CONNECTIONS)" "$ln" "$nn" "$(ratio "$ln" "$nn")"
-echo "rounds: levee keep [${RESULT[levee-keep]} ] nginx keep [${RESULT[nginx-keep]} ] levee new [${RESULT[levee-new]} ] nginx new [${RESULT[nginx-new]} ]"
+printf "%-44s %14s %14s %8s\n" "HTTP/2 req/s (h2load -c$H2_CONNECTIONS -m$H2_STREAMS)" "$lh" "$nh" "$(ratio "$lh" "$nh")"
+echo "rounds: levee keep [${RESULT[levee-keep]} ] nginx keep [${RESULT[nginx-keep]} ] levee new [${RESULT[levee-new]} ] nginx new [${RESULT[nginx-new]} ] levee h2 [${RESULT[levee-h2]} ] nginx h2 [${RESULT[nginx-h2]} ]"

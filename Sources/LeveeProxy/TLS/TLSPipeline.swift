@@ -5,7 +5,7 @@ import NIOSSL
 
 /// Builds the pipeline of a TLS client connection:
 /// ClientHelloSniffer (JA4) → NIOSSLServerHandler (certificate by SNI) → TLSProtocolSelector,
-/// which after the handshake adds either HTTP/1.1 (`http1`) or HTTP/2 (NIOHTTP2 with a stream
+/// which after the handshake adds either HTTP/1.1 (`http1`) or HTTP/2 (`FlushCoalescer`, then NIOHTTP2 with a stream
 /// limit and the rapid-reset defence, then `HTTP2FramePayloadToHTTP1ServerCodec` and `http2Stream`
 /// on each stream so that the HTTP/1 proxy handler serves every stream).
 enum TLSPipeline {
@@ -50,6 +50,7 @@ enum TLSPipeline {
         // Stream channels live on the connection's event loop, so the closure can stay loop-bound.
         let makeStream = NIOLoopBound(stream, eventLoop: channel.eventLoop)
         let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(FlushCoalescer())
         _ = try pipeline.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: configuration.connection, streamConfiguration: configuration.stream
         ) { streamChannel in
