@@ -59,6 +59,41 @@ struct HTTP2ProxyTests {
         }
     }
 
+    @Test("a stream whose backend is slow gets 504 at the response-header timeout; the connection's other streams are served")
+    func streamDeadlines() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let tls = ListenerTLSConfiguration.test(try certificates.make("localhost"))
+        let slowBackend: TestHTTPServer.Handler = { request in
+            // Answers after 2 s: a 504 can only be the 300 ms response-header deadline (the
+            // request deadline, 10 s, is later than the answer).
+            if request.head.uri == "/slow" { try? await Task.sleep(for: .seconds(2)) }
+            return TestResponse(text: "answer \(request.head.uri)")
+        }
+        try await withProxy(backend: slowBackend, configure: { configuration in
+            configuration.listeners = [ListenerConfiguration(host: "127.0.0.1", port: 0, tls: tls)]
+            configuration.timeouts.responseHeader = .milliseconds(300)
+            configuration.timeouts.request = .seconds(10)
+        }) { proxy, _ in
+            let connection = try await TLSTestConnection.connect(port: proxy.port, alpn: ["h2"], mode: .http2)
+            let client = try await connection.http2()
+            let results = try await withThrowingTaskGroup(of: (String, TestHTTPResult).self) { group in
+                group.addTask { ("/slow", try await client.request(.GET, "/slow")) }
+                for i in 0..<5 { group.addTask { ("/fast/\(i)", try await client.request(.GET, "/fast/\(i)")) } }
+                return try await group.reduce(into: [String: TestHTTPResult]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(results["/slow"]?.status == 504)
+            for i in 0..<5 {
+                #expect(results["/fast/\(i)"]?.status == 200)
+                #expect(results["/fast/\(i)"]?.body == "answer /fast/\(i)")
+            }
+            // The connection still serves new streams after the timeout.
+            let after = try await client.request(.GET, "/fast/after")
+            #expect(after.status == 200)
+            await connection.close()
+        }
+    }
+
     @Test("curl --http2 gets its answer over HTTP/2")
     func curlHTTP2() async throws {
         try await Self.withTLSProxy(backend: { _ in TestResponse(text: "ok") }) { proxy, backend in

@@ -51,13 +51,16 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// only when a deadline comes earlier than its firing time; when it fires it checks the
     /// deadlines and re-arms for the nearest, so a keep-alive request schedules nothing.
     private var deadlineTimer = EarliestDeadlineTimer()
+    /// On an HTTP/2 stream: the connection's shared deadline timer, used instead of `deadlineTimer`.
+    private let streamDeadlines: StreamDeadlines?
     /// Bytes on HTTP/1 (this handler frames responses; no NIO encoder), parts on HTTP/2 streams.
     private var output: ResponseOutput
 
     init(
         loop: LoopContext, guardHandler: ConnectionGuardHandler?, tls: TLSConnectionInfo? = nil, logger: Logger,
-        accessLogger: AccessLogger? = nil
+        accessLogger: AccessLogger? = nil, streamDeadlines: StreamDeadlines? = nil
     ) {
+        self.streamDeadlines = streamDeadlines
         self.loop = loop
         self.guardHandler = guardHandler
         self.tls = tls
@@ -430,6 +433,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     /// Makes sure the deadline timer fires no later than `deadline`.
     private func checkDeadlines(by deadline: NIODeadline) {
+        if let streamDeadlines {
+            streamDeadlines.require(by: deadline, for: self)
+            return
+        }
         // Checked before the closure is made: a later deadline (the usual case) allocates nothing.
         guard deadline < deadlineTimer.firesAt, let context else { return }
         deadlineTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.deadlineTimerFired() }
@@ -453,6 +460,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private func cancelDeadlineTimer() {
         deadlineTimer.cancel()
+        streamDeadlines?.remove(self)
     }
 
     private func requestTimedOut(_ ex: Exchange) {
@@ -748,6 +756,10 @@ extension ProxyConnectionHandler: UpstreamDelegate {
     func upstreamWritabilityChanged(from upstream: UpstreamHandler) {
         resumeReadIfPossible()
     }
+}
+
+extension ProxyConnectionHandler: StreamDeadlineOwner {
+    func streamDeadlinePassed() { deadlineTimerFired() }
 }
 
 @available(*, unavailable)

@@ -292,7 +292,7 @@ public final class ProxyServer: Service, Sendable {
                 http2Stream: { [self] stream in
                     let handler = ProxyConnectionHandler(
                         loop: binding.context.value, guardHandler: nil, tls: info, logger: self.logger,
-                        accessLogger: self.accessLogger)
+                        accessLogger: self.accessLogger, streamDeadlines: info.streamDeadlines(on: stream.eventLoop))
                     try stream.pipeline.syncOperations.addHandler(handler)
                 },
                 onAbuse: { reason in binding.context.value.runtime.filter.connectionAbused(socketAddress: remote, reason: reason) })

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// What TLS termination learned about one client connection, shared (on its event loop) by the
 /// handlers of the connection and of each of its HTTP/2 streams, so that every request's
 /// `RequestContext` carries `isTLS` and the JA4 of the connection's ClientHello.
@@ -6,6 +8,15 @@ final class TLSConnectionInfo {
     var ja4: String?
     /// The protocol ALPN settled on (`h2`, `http/1.1`), nil before the handshake or without ALPN.
     var negotiatedProtocol: String?
+    /// The deadlines of the connection's HTTP/2 streams (made by the first stream).
+    private var deadlines: StreamDeadlines?
+
+    func streamDeadlines(on eventLoop: any EventLoop) -> StreamDeadlines {
+        if let deadlines { return deadlines }
+        let made = StreamDeadlines(eventLoop: eventLoop)
+        deadlines = made
+        return made
+    }
 
     init() {}
 }
