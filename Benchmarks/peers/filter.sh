@@ -7,7 +7,8 @@
 #     answered with 429; a client that keeps exceeding is banned and gets 403 — both count as rejected)
 #   HAProxy (nbthread 1, a stick table storing http_req_rate(1s), `http-request deny deny_status 429`
 #     past 10 requests in the last second)
-# and prints, per target, rejected (non-2xx) requests/s, served requests/s and wrk's p99, the
+# and prints, per target, rejected (non-2xx) requests/s, served requests/s, wrk's p99 and the
+# server's CPU time per request (utime + stime from /proc around each measured run), the
 # median over ROUNDS alternating rounds, and a last line
 #   levee/haproxy rejected-rps ratio: X
 #
@@ -78,22 +79,25 @@ backend be
     server s1 127.0.0.1:$BACKEND
 EOF
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
-PIDS+=($!)
+PIDS+=($!); declare -A PID=([haproxy]=$!)
 
 # --- Levee: one event loop, the quick form with a per-address limit ------------------------------
 "$LEVEE_BIN" serve --listen "127.0.0.1:$LEVEE" --upstream "http://127.0.0.1:$BACKEND" --workers 1 --log-level warning \
     --limit "10/s burst 10" >"$WORK/levee.log" 2>&1 &
-PIDS+=($!)
+PIDS+=($!); PID[levee]=$!
 
 wait_for backend "$BACKEND" "$WORK/backend/error.log"
 wait_for haproxy "$HAPROXY" "$WORK/haproxy.log"
 wait_for levee "$LEVEE" "$WORK/levee.log"
 
-# run_wrk NAME PORT: prints "rejected_rps served_rps p99_ms"
+# run_wrk NAME PORT: prints "rejected_rps served_rps p99_ms cpu_us_per_request" (the target's CPU, /proc)
 run_wrk() {
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://127.0.0.1:$2/" >/dev/null
+    local before after
+    before=$(cpu_ticks "${PID[$1]}")
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$2/" >"$WORK/wrk-$1.txt"
-    python3 - "$WORK/wrk-$1.txt" <<'EOF'
+    after=$(cpu_ticks "${PID[$1]}")
+    python3 - "$WORK/wrk-$1.txt" "$((after - before))" "$(getconf CLK_TCK)" <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()
 m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", text)
@@ -103,17 +107,19 @@ bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
 rejected = int(bad.group(1)) if bad else 0
 p = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
 p99 = float(p.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p.group(2)]
-print(f"{rejected / seconds:.0f} {(total - rejected) / seconds:.1f} {p99:.3f}")
+cpu_us = int(sys.argv[2]) * 1e6 / int(sys.argv[3]) / max(total, 1)
+print(f"{rejected / seconds:.0f} {(total - rejected) / seconds:.1f} {p99:.3f} {cpu_us:.1f}")
 EOF
 }
 
-declare -A REJ SERVED P99
+declare -A REJ SERVED P99 CPU
 TARGETS=("levee:$LEVEE" "haproxy:$HAPROXY")
 for round in $(seq "$ROUNDS"); do
     for target in "${TARGETS[@]}"; do
         name=${target%%:*}; port=${target##*:}
-        read -r rej served p99 < <(run_wrk "$name" "$port")
+        read -r rej served p99 cpu < <(run_wrk "$name" "$port")
         REJ[$name]="${REJ[$name]:-} $rej"; SERVED[$name]="${SERVED[$name]:-} $served"; P99[$name]="${P99[$name]:-} $p99"
+        CPU[$name]="${CPU[$name]:-} $cpu"
     done
 done
 
@@ -121,11 +127,11 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR
 
 echo
 echo "one client (127.0.0.1) flooding: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, limit 10/s per address, $(nproc) cores, median of $ROUNDS round(s)"
-printf "%-34s %14s %12s %10s\n" "target" "rejected/s" "served/s" "p99 ms"
+printf "%-34s %14s %12s %10s %12s\n" "target" "rejected/s" "served/s" "p99 ms" "CPU µs/req"
 declare -A LABEL=([levee]="levee (1 loop, --limit 10/s)" [haproxy]="haproxy (nbthread 1, stick table)")
 for target in "${TARGETS[@]}"; do
     name=${target%%:*}
-    printf "%-34s %14s %12s %10s\n" "${LABEL[$name]}" "$(echo "${REJ[$name]}" | median)" "$(echo "${SERVED[$name]}" | median)" "$(echo "${P99[$name]}" | median)"
+    printf "%-34s %14s %12s %10s %12s\n" "${LABEL[$name]}" "$(echo "${REJ[$name]}" | median)" "$(echo "${SERVED[$name]}" | median)" "$(echo "${P99[$name]}" | median)" "$(echo "${CPU[$name]}" | median)"
 done
 levee_rej=$(echo "${REJ[levee]}" | median); haproxy_rej=$(echo "${REJ[haproxy]}" | median)
 echo "levee/haproxy rejected-rps ratio: $(python3 -c "print(f'{$levee_rej / max($haproxy_rej, 1):.2f}')")"

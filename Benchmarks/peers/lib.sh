@@ -56,3 +56,18 @@ peers_levee_bin() {
         LEVEE_BIN="$1/.build/release/levee"
     fi
 }
+
+# cpu_ticks PID: user + system clock ticks used so far by PID and its children (an nginx master
+# and its worker). Read around a measured run, it gives the server's CPU per request, which a
+# noisy machine disturbs less than requests/s.
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$1" $(pgrep -P "$1" || true); do
+        if [ -r "/proc/$pid/stat" ]; then
+            # Fields after the ")" that ends the command name: utime is the 12th, stime the 13th.
+            total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+        fi
+    done
+    echo "$total"
+}
+

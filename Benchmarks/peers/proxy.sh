@@ -7,6 +7,9 @@
 # table tracking every client (nbthread 1). Prints requests/s and p99 for each and a last line
 #   levee/nginx rps ratio: X  p99 levee: A ms nginx: B ms
 #
+# Also prints each server's CPU time per request (utime + stime from /proc around each measured
+# run; nginx counts master and worker): on a noisy machine a steadier measure than requests/s.
+#
 # Usage: Benchmarks/peers/proxy.sh            (from the repository root)
 # Environment: DURATION=10s CONNECTIONS=64 THREADS=1 WARMUP=2s ROUNDS=1 LEVEE_BIN=path (skip the build)
 #   RELAY=1 adds a reference target: nio-relay (Benchmarks/peers/nio-relay, built here), a SwiftNIO
@@ -55,7 +58,7 @@ http {
 }
 EOF
 nginx -p "$WORK/backend" -e "$WORK/backend/error.log" -c "$WORK/backend/nginx.conf" &
-PIDS+=($!)
+PIDS+=($!); declare -A PID=([backend]=$!)
 
 # --- nginx as a proxy with limit_req (generous: 10M r/s per address, nothing is rejected) --------
 cat >"$WORK/nginx/nginx.conf" <<EOF
@@ -84,7 +87,7 @@ http {
 }
 EOF
 nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
-PIDS+=($!)
+PIDS+=($!); PID[nginx]=$!
 
 # --- HAProxy with a stick table tracking every client's request rate -----------------------------
 cat >"$WORK/haproxy.cfg" <<EOF
@@ -109,16 +112,16 @@ backend be
     server s1 127.0.0.1:$BACKEND
 EOF
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
-PIDS+=($!)
+PIDS+=($!); PID[haproxy]=$!
 
 # --- Levee: one event loop, the quick form ----------------------------------------------------------
 "$LEVEE_BIN" serve --listen "127.0.0.1:$LEVEE" --upstream "http://127.0.0.1:$BACKEND" --workers 1 --log-level warning \
     >"$WORK/levee.log" 2>&1 &
-PIDS+=($!)
+PIDS+=($!); PID[levee]=$!
 
 if [ -n "${RELAY:-}" ]; then
     "$ROOT/Benchmarks/peers/nio-relay/.build/release/nio-relay" "$RELAY_PORT" "$BACKEND" >"$WORK/relay.log" 2>&1 &
-    PIDS+=($!)
+    PIDS+=($!); PID[relay]=$!
 fi
 
 wait_for backend "$BACKEND" "$WORK/backend/error.log"
@@ -126,23 +129,28 @@ wait_for nginx "$NGINX" "$WORK/nginx/error.log"
 wait_for haproxy "$HAPROXY" "$WORK/haproxy.log"
 wait_for levee "$LEVEE" "$WORK/levee.log"
 
-# run_wrk NAME PORT: prints "rps p99_ms non2xx"
+# run_wrk NAME PORT: prints "rps p99_ms non2xx status cpu_us_per_request" (the CPU of the target's process)
 run_wrk() {
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://127.0.0.1:$2/" >/dev/null
+    local before after
+    before=$(cpu_ticks "${PID[$1]}")
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$2/" >"$WORK/wrk-$1.txt"
-    python3 - "$WORK/wrk-$1.txt" <<'EOF'
+    after=$(cpu_ticks "${PID[$1]}")
+    python3 - "$WORK/wrk-$1.txt" "$((after - before))" "$(getconf CLK_TCK)" <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+cpu_us = int(sys.argv[2]) * 1e6 / int(sys.argv[3]) / max(requests, 1)
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
 scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
 bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
 errors = re.search(r"Socket errors:.*", text)
-print(f"{rps:.0f} {float(m.group(1)) * scale:.3f} {bad.group(1) if bad else 0} {'errors' if errors else 'clean'}")
+print(f"{rps:.0f} {float(m.group(1)) * scale:.3f} {bad.group(1) if bad else 0} {'errors' if errors else 'clean'} {cpu_us:.1f}")
 EOF
 }
 
-declare -A RPS P99 BAD
+declare -A RPS P99 BAD CPU
 TARGETS=("backend:$BACKEND" "levee:$LEVEE" "nginx:$NGINX" "haproxy:$HAPROXY")
 if [ -n "${RELAY:-}" ]; then
     wait_for nio-relay "$RELAY_PORT" "$WORK/relay.log"
@@ -151,8 +159,8 @@ fi
 for round in $(seq "$ROUNDS"); do
     for target in "${TARGETS[@]}"; do
         name=${target%%:*}; port=${target##*:}
-        read -r rps p99 bad status < <(run_wrk "$name" "$port")
-        RPS[$name]="${RPS[$name]:-} $rps"; P99[$name]="${P99[$name]:-} $p99"; BAD[$name]=$bad
+        read -r rps p99 bad status cpu < <(run_wrk "$name" "$port")
+        RPS[$name]="${RPS[$name]:-} $rps"; P99[$name]="${P99[$name]:-} $p99"; BAD[$name]=$bad; CPU[$name]="${CPU[$name]:-} $cpu"
         [ "$status" = clean ] || echo "warning: socket errors against $name (see wrk output)" >&2
     done
 done
@@ -161,11 +169,13 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR
 
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1, $(nproc) cores, median of $ROUNDS round(s)"
-printf "%-28s %12s %10s %8s\n" "target" "requests/s" "p99 ms" "non-2xx"
+printf "%-28s %12s %10s %8s %12s\n" "target" "requests/s" "p99 ms" "non-2xx" "CPU µs/req"
 declare -A LABEL=([backend]="backend (nginx, direct)" [levee]="levee (1 loop)" [nginx]="nginx proxy + limit_req" [haproxy]="haproxy + stick table" [relay]="nio-relay (no HTTP work)")
 for target in "${TARGETS[@]}"; do
     name=${target%%:*}
-    printf "%-28s %12s %10s %8s\n" "${LABEL[$name]}" "$(echo "${RPS[$name]}" | median)" "$(echo "${P99[$name]}" | median)" "${BAD[$name]}"
+    printf "%-28s %12s %10s %8s %12s\n" "${LABEL[$name]}" "$(echo "${RPS[$name]}" | median)" "$(echo "${P99[$name]}" | median)" "${BAD[$name]}" "$(echo "${CPU[$name]}" | median)"
 done
+levee_cpu=$(echo "${CPU[levee]}" | median); nginx_cpu=$(echo "${CPU[nginx]}" | median)
+echo "CPU per request (the server process, from /proc): levee $levee_cpu µs, nginx $nginx_cpu µs, nginx/levee $(python3 -c "print(f'{$nginx_cpu / max($levee_cpu, 0.001):.2f}')")"
 levee_rps=$(echo "${RPS[levee]}" | median); nginx_rps=$(echo "${RPS[nginx]}" | median)
 echo "levee/nginx rps ratio: $(python3 -c "print(f'{$levee_rps / $nginx_rps:.2f}')")  p99 levee: $(echo "${P99[levee]}" | median) ms nginx: $(echo "${P99[nginx]}" | median) ms"
