@@ -142,8 +142,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
-    /// A request head as bytes: the request line, then `writeFields` adds the fields into the
-    /// `WireFields` and ends the head with `finishHead`.
+    /// A request head as bytes: the request line, the fields `writeFields` adds, the blank line.
     static func requestHeadBytes(method: HTTPMethod, uri: String, writeFields: (inout WireFields) -> Void) -> ByteBuffer {
         var fields = WireFields(buffer: ByteBufferAllocator().buffer(capacity: 512))
         fields.buffer.writeString(method.rawValue)
@@ -168,7 +167,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
         case .body(let body):
             let size = body.readableBytes
             guard size > 0 else { return }  // an empty chunk would end a chunked body
-            var buffer = takePending() ?? allocator.buffer(capacity: chunked ? 16 : 0)
+            if !chunked && pending == nil {
+                context.write(NIOAny(body), promise: nil)  // a streamed body: passed on as it came
+                return
+            }
+            var buffer = takePending() ?? allocator.buffer(capacity: 16)
             if chunked { buffer.writeChunkSize(size) }
             if size <= Self.coalesceLimit, case .byteBuffer(let bytes) = body {
                 buffer.writeImmutableBuffer(bytes)
