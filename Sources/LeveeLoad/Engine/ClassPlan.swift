@@ -150,3 +150,40 @@ final class ClassPlan: Sendable {
         return phase < on ? t : t + (period - phase)
     }
 }
+
+/// One simulated client's place in its class's plan, kept by both load workers (HTTP/1.1 and
+/// HTTP/2): requests left, the request counter and random state, the next source address and the
+/// one announced, and the next open-loop arrival.
+struct ClientCursor {
+    var quota: Int
+    var counter: Int
+    var rng: UInt64
+    /// Which address of the source range the next connection uses.
+    var sourceIndex: Int
+    /// The address announced (`X-Forwarded-For` or PROXY header) for the current connection.
+    var announced: String?
+    var nextIntended: Int64
+
+    init(plan: ClassPlan, client index: Int) {
+        quota = plan.quotas[index]
+        counter = index
+        rng = plan.seed(forClient: index)
+        sourceIndex = index
+        nextIntended = plan.firstArrival(forClient: index)
+    }
+
+    /// The next request to send (see `ClassPlan.choose`).
+    mutating func nextChoice(in plan: ClassPlan) -> ClassPlan.RequestChoice {
+        let source = plan.trafficClass.source
+        let (announced, sourceIndex) = (self.announced, self.sourceIndex)
+        return plan.choose(counter: &counter, rng: &rng, forwardedFor: { announced ?? source?.addressText(sourceIndex) })
+    }
+
+    /// Where the next connection comes from (see `ClassPlan.nextSource`): returns the address to
+    /// bind to, and keeps the one to announce.
+    mutating func nextSource(in plan: ClassPlan) -> SocketAddress? {
+        let (bindAddress, announce) = plan.nextSource(&sourceIndex)
+        if let announce { announced = announce }
+        return bindAddress
+    }
+}

@@ -25,12 +25,7 @@ final class HTTP2LoadWorker {
     let eventLoop: any EventLoop
     let recorder: ClassRecorder
     let done: EventLoopPromise<Void>
-    var quota: Int
-    var counter: Int
-    var rng: UInt64
-    var sourceIndex: Int
-    var announced: String?
-    var nextIntended: Int64
+    var client: ClientCursor
 
     var connection: (any Channel)?
     var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
@@ -53,11 +48,7 @@ final class HTTP2LoadWorker {
         self.eventLoop = eventLoop
         self.recorder = recorder
         done = eventLoop.makePromise()
-        quota = plan.quotas[index]
-        counter = index
-        rng = plan.seed(forClient: index)
-        sourceIndex = index
-        nextIntended = plan.firstArrival(forClient: index)
+        client = ClientCursor(plan: plan, client: index)
     }
 
     var loop: NIOIsolatedEventLoop { eventLoop.assumeIsolated() }
@@ -88,12 +79,12 @@ final class HTTP2LoadWorker {
     /// Sends requests while a stream is free and one is due; arms a timer for the next one when early.
     func pump() {
         while !stopping && !paused && streams.count < plan.streams {
-            guard quota > 0 else {
+            guard client.quota > 0 else {
                 if streams.isEmpty { stop() }
                 return
             }
             let now = LoadWorker.now()
-            let t = plan.activeTime(plan.interval > 0 ? nextIntended : now)
+            let t = plan.activeTime(plan.interval > 0 ? client.nextIntended : now)
             if t >= plan.stop { return stop() }
             if t > now + 20_000 {
                 if wakeUp == nil {
@@ -104,20 +95,19 @@ final class HTTP2LoadWorker {
                 }
                 return
             }
-            if plan.interval > 0 { nextIntended = t + plan.interval }
+            if plan.interval > 0 { client.nextIntended = t + plan.interval }
             fire(intended: max(t, plan.start))
         }
     }
 
     func fire(intended: Int64) {
         let head: HTTPRequestHead
-        let source = plan.trafficClass.source
-        switch plan.choose(counter: &counter, rng: &rng, forwardedFor: { announced ?? source?.addressText(sourceIndex) }) {
+        switch client.nextChoice(in: plan) {
         case .template(let i): head = plan.heads[i]
         case .built(let method, let path, let forwardedFor):
             head = plan.encoder.head(method: method, path: path, forwardedFor: forwardedFor)
         }
-        quota -= 1
+        client.quota -= 1
         let now = LoadWorker.now()
         recorder.stats.recordSent(at: now - plan.runStart, now: now)
         let id = nextStreamID
@@ -171,9 +161,8 @@ final class HTTP2LoadWorker {
         var bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(min(plan.timeout, 10_000_000_000)))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-        let (bindAddress, announce) = plan.nextSource(&sourceIndex)
+        let bindAddress = client.nextSource(in: plan)
         if let bindAddress { bootstrap = bootstrap.bind(to: bindAddress) }
-        if let announce { announced = announce }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let tls = plan.tlsContext
         let serverName = plan.serverName

@@ -18,13 +18,7 @@ final class LoadWorker {
     let eventLoop: any EventLoop
     let recorder: ClassRecorder
     let done: EventLoopPromise<Void>
-    var quota: Int
-    var counter: Int
-    var rng: UInt64
-    /// Which address of the source range the next connection uses.
-    var sourceIndex: Int
-    var announced: String?
-    var nextIntended: Int64
+    var client: ClientCursor
     var replayPosition: Int
 
     var channel: (any Channel)?
@@ -45,11 +39,7 @@ final class LoadWorker {
         self.eventLoop = eventLoop
         self.recorder = recorder
         done = eventLoop.makePromise()
-        quota = plan.quotas[index]
-        counter = index
-        rng = plan.seed(forClient: index)
-        sourceIndex = index
-        nextIntended = plan.firstArrival(forClient: index)
+        client = ClientCursor(plan: plan, client: index)
         replayPosition = index
     }
 
@@ -83,15 +73,15 @@ final class LoadWorker {
     /// Picks the next intended send time and sends then (or now, when late: the open loop catches up).
     func scheduleNext() {
         guard !stopping else { return }
-        guard quota > 0 else { return stop() }
+        guard client.quota > 0 else { return stop() }
         let now = Self.now()
         var t: Int64
         if let replay = plan.replay {
             guard replayPosition < replay.count else { return stop() }
             t = plan.start + replay[replayPosition].offset
         } else if plan.interval > 0 {
-            t = plan.activeTime(nextIntended)
-            nextIntended = t
+            t = plan.activeTime(client.nextIntended)
+            client.nextIntended = t
         } else {
             t = plan.activeTime(now)
         }
@@ -109,8 +99,7 @@ final class LoadWorker {
             let item = replay[replayPosition]
             return (item.bytes, item.isHead)
         }
-        let source = plan.trafficClass.source
-        switch plan.choose(counter: &counter, rng: &rng, forwardedFor: { announced ?? source?.addressText(sourceIndex) }) {
+        switch client.nextChoice(in: plan) {
         case .template(let i):
             return (plan.templates[i], plan.templateIsHead[i])
         case .built(let method, let path, let forwardedFor):
@@ -121,7 +110,7 @@ final class LoadWorker {
     func fire(intended: Int64) {
         guard !stopping, !inFlight else { return }
         let (request, isHead) = nextRequest()
-        quota -= 1
+        client.quota -= 1
         let now = Self.now()
         recorder.stats.recordSent(at: now - plan.runStart, now: now)
         inFlight = true
@@ -184,9 +173,8 @@ final class LoadWorker {
         generation += 1
         let gen = generation
         var bootstrap = baseBootstrap
-        let (bindAddress, announce) = plan.nextSource(&sourceIndex)
+        let bindAddress = client.nextSource(in: plan)
         if let bindAddress { bootstrap = bootstrap.bind(to: bindAddress) }
-        if let announce { announced = announce }
         let connecting = (plan.trafficClass.profile == .normal ? fastConnect(bindTo: bindAddress) : nil) ?? bootstrap.connect(to: plan.target)
         connecting.assumeIsolated().whenComplete { [self] result in
             switch result {
@@ -210,7 +198,7 @@ final class LoadWorker {
 
     /// PROXY protocol identities announce the client before anything else on the connection.
     func sendPreamble(on ch: any Channel) {
-        guard let announced else { return }
+        guard let announced = client.announced else { return }
         let local = ch.localAddress?.port ?? 0
         switch plan.trafficClass.identity {
         case .proxyV1:
@@ -325,7 +313,7 @@ final class LoadWorker {
         if plan.replay != nil {
             replayPosition += plan.trafficClass.connections
         } else if plan.interval > 0 {
-            nextIntended += plan.interval
+            client.nextIntended += plan.interval
         }
         if stopping && !inFlight { finish() }
     }
