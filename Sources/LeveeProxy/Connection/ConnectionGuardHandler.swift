@@ -25,7 +25,9 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// Told first when the server starts draining (before NIO's pipelining handler takes the
     /// event), so that the response in progress carries `Connection: close`.
-    weak var drainListener: ProxyConnectionHandler?
+    /// Strong (both handlers go with the pipeline): a weak reference would move the client
+    /// handler's reference count to a side table, slowing its every retain and release.
+    var drainListener: ProxyConnectionHandler?
     /// Bytes read on this connection (for the bytes-in counter).
     private(set) var bytesReceived = 0
 
@@ -47,11 +49,13 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
+        drainListener = nil  // it holds this handler too
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimers()
+        drainListener = nil
         context.fireChannelInactive()
     }
 
@@ -110,7 +114,8 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     private func wakeUp(by deadline: NIODeadline) {
         // Checked before the closure is made: a later deadline (the usual case) allocates nothing.
         guard deadline < deadlineTimer.firesAt, let context else { return }
-        deadlineTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.deadlineTimerFired() }
+        // Strong captures here: the connection's end cancels both timers.
+        deadlineTimer.arm(by: deadline, on: context.eventLoop) { self.deadlineTimerFired() }
     }
 
     private func deadlineTimerFired() {
@@ -126,8 +131,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
 
     private func scheduleRateCheck() {
         guard let context else { return }
-        rateTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [weak self] in
-            guard let self else { return }
+        rateTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) {
             self.rateTimer = nil
             self.run(self.machine.rateCheckTick())
         }

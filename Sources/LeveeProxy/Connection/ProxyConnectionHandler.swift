@@ -255,16 +255,16 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             ex.extraResponseHeaders = responseHeaders.sendableFields()
             ex.clientClass = clientClass
             ex.phase = .waiting
-            ex.holdTimer = schedule(delay) { [weak self] in
-                guard let self, self.exchange === ex else { return }
+            ex.holdTimer = schedule(delay) {
+                guard self.exchange === ex else { return }
                 self.forward(ex)
             }
         case .respond(let response):
             respondLocal(ex, response: response)
         case .tarpit(let duration, let response):
             ex.phase = .waiting
-            ex.holdTimer = schedule(duration) { [weak self] in
-                guard let self, self.exchange === ex else { return }
+            ex.holdTimer = schedule(duration) {
+                guard self.exchange === ex else { return }
                 self.respondLocal(ex, response: response)
             }
         case .close:
@@ -363,8 +363,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return
         }
         let loop = self.loop
-        loop.connect(to: backend, of: pool).assumeIsolated().whenComplete { [weak self] result in
-            guard let self, self.exchange === ex, ex.phase == .connecting else {
+        loop.connect(to: backend, of: pool).assumeIsolated().whenComplete { result in
+            guard self.exchange === ex, ex.phase == .connecting else {
                 if case .success(let channel) = result { channel.close(promise: nil) }
                 return
             }
@@ -439,7 +439,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         // Checked before the closure is made: a later deadline (the usual case) allocates nothing.
         guard deadline < deadlineTimer.firesAt, let context else { return }
-        deadlineTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.deadlineTimerFired() }
+        deadlineTimer.arm(by: deadline, on: context.eventLoop) { self.deadlineTimerFired() }
     }
 
     private func deadlineTimerFired() {
@@ -505,8 +505,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         case .queued(let ticket):
             ex.admission = .queued(gate, ticket: ticket)
             ex.phase = .waiting
-            ex.holdTimer = schedule(gate.configuration.queueTimeout) { [weak self] in
-                guard let self, self.exchange === ex, case .queued(_, let current) = ex.admission, current == ticket else { return }
+            ex.holdTimer = schedule(gate.configuration.queueTimeout) {
+                guard self.exchange === ex, case .queued(_, let current) = ex.admission, current == ticket else { return }
                 ex.holdTimer = nil
                 // False: granted or evicted meanwhile, and `admissionDecided` is on its way.
                 guard gate.withdraw(ticket: ticket, clientClass: ex.clientClass, timedOut: true) else { return }
@@ -654,6 +654,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             userAgent: headers.first(name: "user-agent"))
     }
 
+    /// The tasks scheduled here and the deadline timer hold this handler strongly until they fire
+    /// or are cancelled (the exchange's and the connection's end cancel them): no weak captures,
+    /// which would move the handler's reference count to a side table and slow every retain.
     private func schedule(_ delay: TimeAmount, _ task: @escaping () -> Void) -> Scheduled<Void>? {
         guard let context else { return nil }
         return context.eventLoop.assumeIsolated().scheduleTask(in: delay, task)

@@ -156,7 +156,9 @@ final class LoopContext {
     /// when it closes. Call on this loop.
     func adopt(_ channel: any Channel) throws -> UpstreamHandler {
         let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
-        handler.onClose = { [weak self] connection in self?.forget(connection) }
+        // Strong: the connection drops it when it closes; a weak capture would put this loop's
+        // context, used by every request, on the slow reference-counting path.
+        handler.onClose = { connection in self.forget(connection) }
         return handler
     }
 }

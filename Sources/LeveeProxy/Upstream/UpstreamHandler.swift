@@ -27,8 +27,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     let backend: Backend
-    /// The exchange this connection is serving; nil while idle in the pool.
-    weak var delegate: (any UpstreamDelegate)?
+    /// The exchange this connection is serving; nil while idle in the pool. Strong, and cleared
+    /// by `park`, `close` and a failure: a weak reference would move the client handler's
+    /// reference count to a side table, and every retain and release of it would take the slow path.
+    var delegate: (any UpstreamDelegate)?
     /// Called once when the channel closes (the pool drops it from its idle list).
     var onClose: ((UpstreamHandler) -> Void)?
     private var context: ChannelHandlerContext?
@@ -233,7 +235,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private func wakeUp(by deadline: NIODeadline) {
         // Checked before the closure is made: a later deadline (the usual case) allocates nothing.
         guard deadline < idleTimer.firesAt, let context else { return }
-        idleTimer.arm(by: deadline, on: context.eventLoop) { [weak self] in self?.idleTimerFired() }
+        // Strong: `close` cancels the timer (and a weak capture would slow this object's refcounting).
+        idleTimer.arm(by: deadline, on: context.eventLoop) { self.idleTimerFired() }
     }
 
     private func idleTimerFired() {
