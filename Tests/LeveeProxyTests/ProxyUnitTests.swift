@@ -36,6 +36,28 @@ import Testing
         #expect(Router.normalize("[::1]:8080") == "[::1]")
     }
 
+    @Test func fieldsAreWrittenAsOneWireLineEach() {
+        var buffer = ByteBufferAllocator().buffer(capacity: 4)  // grows inside writeField
+        buffer.writeField(name: "X-Long-Field-Name-Beyond-Small", value: String(repeating: "v", count: 300))
+        buffer.writeField(name: "Empty", value: "")
+        buffer.writeField(name: "Caf\u{E9}", value: "na\u{EF}ve \u{1F600}")
+        let expected = "X-Long-Field-Name-Beyond-Small: " + String(repeating: "v", count: 300) + "\r\n"
+            + "Empty: \r\n" + "Caf\u{E9}: na\u{EF}ve \u{1F600}\r\n"
+        #expect(buffer.readString(length: buffer.readableBytes) == expected)
+        #expect(buffer.readableBytes == 0)
+    }
+
+    @Test func fieldNamesCompareIgnoringASCIICaseOnly() {
+        #expect("Content-Length".isFieldName("content-length"))
+        #expect("HOST".isFieldName("host"))
+        #expect(!"Hosts".isFieldName("host"))
+        #expect(!"hosT ".isFieldName("host"))
+        #expect(!"X-Forwarded-Fo".isFieldName("x-forwarded-for"))
+        #expect(!"\u{C9}".isFieldName("\u{E9}"))  // no folding beyond ASCII
+        #expect("Keep-Alive".equalsFieldName("keep-alive"))
+        #expect(!"Keep-Alive".equalsFieldName("keep-alivf"))
+    }
+
     @Test func hopByHopRemovalIncludesFieldsNamedInConnection() {
         var headers: HTTPHeaders = [
             "Connection": "close, X-Secret", "X-Secret": "1", "Keep-Alive": "5", "TE": "trailers",

@@ -85,7 +85,7 @@ extension HTTPHeaders {
             case 17 where xForwardedProto && name.isFieldName("x-forwarded-proto"): continue
             default: break
             }
-            if let connectionNamed, connectionNamed.contains(where: { name.isFieldName($0) }) { continue }
+            if let connectionNamed, connectionNamed.contains(where: { name.equalsFieldName($0) }) { continue }
             out.add(name: name, value: value)
         }
         if chunked { out.add(name: "transfer-encoding", value: "chunked") }
@@ -131,7 +131,7 @@ extension HTTPHeaders {
             case 17 where name.isFieldName("transfer-encoding"): continue
             default: break
             }
-            if let connectionNamed, connectionNamed.contains(where: { name.isFieldName($0) }) { continue }
+            if let connectionNamed, connectionNamed.contains(where: { name.equalsFieldName($0) }) { continue }
             out.add(name: name, value: value)
         }
         for (name, value) in extra { out.add(name: name, value: value) }
@@ -177,12 +177,33 @@ struct WireFields: FieldSink {
 }
 
 extension ByteBuffer {
-    /// One header or trailer field as on the wire.
+    /// One header or trailer field as on the wire, in one write: every `ByteBuffer` write checks
+    /// exclusivity and uniqueness at run time, and four per field were ≈ 3 % of a proxied
+    /// request's samples (perf).
     mutating func writeField(name: String, value: String) {
-        writeString(name)
-        writeStaticString(": ")
-        writeString(value)
-        writeStaticString("\r\n")
+        let done: Void?? = name.utf8.withContiguousStorageIfAvailable { name in
+            value.utf8.withContiguousStorageIfAvailable { value in
+                let size = name.count + value.count + 4
+                // Copies the two borrowed UTF-8 views into the buffer's reserved bytes, in bounds.
+                writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                    UnsafeMutableRawBufferPointer(rebasing: out[0..<name.count]).copyMemory(from: UnsafeRawBufferPointer(name))
+                    out[name.count] = UInt8(ascii: ":")
+                    out[name.count + 1] = UInt8(ascii: " ")
+                    UnsafeMutableRawBufferPointer(rebasing: out[(name.count + 2)..<(size - 2)])
+                        .copyMemory(from: UnsafeRawBufferPointer(value))
+                    out[size - 2] = UInt8(ascii: "\r")
+                    out[size - 1] = UInt8(ascii: "\n")
+                    return size
+                }
+            }
+        }
+        guard case .some(.some) = done else {  // not contiguous UTF-8 (a bridged string): piece by piece
+            writeString(name)
+            writeStaticString(": ")
+            writeString(value)
+            writeStaticString("\r\n")
+            return
+        }
     }
 
     /// A chunk's size line (the chunk's bytes and CRLF follow).
@@ -200,10 +221,25 @@ extension ByteBuffer {
 }
 
 extension String {
-    /// Whether this field name equals `lowercased` ignoring ASCII case (no allocation).
-    func isFieldName(_ lowercased: String) -> Bool {
+    /// Whether this field name equals the literal `lowercased` ignoring ASCII case (no
+    /// allocation). The literal's bytes are read in place: walking a second `String`'s UTF-8 view
+    /// made this ≈ 1 % of a proxied request (perf).
+    func isFieldName(_ lowercased: StaticString) -> Bool {
+        lowercased.withUTF8Buffer { target in
+            guard utf8.count == target.count else { return false }
+            var i = 0
+            for a in utf8 {
+                let folded = a >= 0x41 && a <= 0x5A ? a | 0x20 : a
+                if folded != target[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+
+    /// Whether this field name equals `lowercased` (a name known at run time) ignoring ASCII case.
+    func equalsFieldName(_ lowercased: String) -> Bool {
         guard utf8.count == lowercased.utf8.count else { return false }
-        // An index loop: `zip` over two UTF-8 views cost ~1 % of a proxied request (perf).
         var other = lowercased.utf8.makeIterator()
         for a in utf8 {
             let folded = a >= 0x41 && a <= 0x5A ? a | 0x20 : a
