@@ -73,8 +73,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.peer = context.channel.remoteAddress
-        self.peerIP = peer?.ipAddress
+        if streamDeadlines != nil, let tls {  // an HTTP/2 stream: its connection keeps the address
+            (self.peer, self.peerIP) = tls.peer(of: context.channel)
+        } else {
+            self.peer = context.channel.remoteAddress
+            self.peerIP = peer?.ipAddress
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

@@ -22,7 +22,7 @@ final class StreamDeadlines {
         if let existing = waiting[id], existing.deadline <= deadline { return }
         waiting[id] = (deadline, stream)
         guard deadline < timer.firesAt else { return }
-        timer.arm(by: deadline, on: eventLoop) { [weak self] in self?.fired() }
+        timer.arm(by: deadline, on: eventLoop) { self.fired() }
     }
 
     /// The stream ended or has no deadline left. The timer stays armed: when it fires it finds
@@ -33,6 +33,9 @@ final class StreamDeadlines {
 
     var count: Int { waiting.count }
 
+    /// The timer's closure holds this strongly until it fires (at most one deadline away): a
+    /// weak capture would move this object's reference count to a side table, and every stream
+    /// retains it.
     private func fired() {
         timer.fired()
         let now = NIODeadline.now()
@@ -42,7 +45,7 @@ final class StreamDeadlines {
             entry.stream.streamDeadlinePassed()  // may `require` again
         }
         if let next = waiting.values.map(\.deadline).min(), next < timer.firesAt {
-            timer.arm(by: next, on: eventLoop) { [weak self] in self?.fired() }
+            timer.arm(by: next, on: eventLoop) { self.fired() }
         }
     }
 }
