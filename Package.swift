@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "LeveeProxyTests",
             dependencies: [
-                "LeveeProxy", "LeveeTestSupport", "LeveeLoad",
+                "LeveeProxy", "LeveeTestSupport", "LeveeLoad", "LeveeRedis", "LeveeRESP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

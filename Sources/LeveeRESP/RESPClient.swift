@@ -198,11 +198,47 @@ public final class RESPClient: Sendable {
     }
 
     private func connected(_ channel: any Channel) {
-        guard case .connecting(let queued) = state.value.phase else {
+        guard case .connecting = state.value.phase else {
             channel.close(promise: nil)  // shut down while connecting
             return
         }
-        logger.info("connected to redis", metadata: ["redis": "\(configuration.host):\(configuration.port)"])
+        let handshake = configuration.handshake
+        guard !handshake.isEmpty else {
+            ready(channel)
+            return
+        }
+        // AUTH and SELECT go first, pipelined; commands sent meanwhile stay queued (the phase is
+        // still `connecting`) so that none reaches Redis unauthenticated or in the wrong database.
+        let replies = handshake.map { step in
+            let promise = eventLoop.makePromise(of: RESPValue.self)
+            write(RESPRequest(command: step.command, promise: promise, timeout: TimeAmount(configuration.commandTimeout)), to: channel)
+            return promise.futureResult.flatMapErrorThrowing { error in
+                guard case .server(_, let message)? = error as? RESPError else { throw error }
+                throw HandshakeRefused(reason: .connectFailed("redis refused \(step.name): \(message)"))
+            }
+        }
+        EventLoopFuture.whenAllSucceed(replies, on: eventLoop).whenComplete { result in
+            switch result {
+            case .success:
+                self.ready(channel)
+            case .failure(let error):
+                channel.close(promise: nil)
+                if let refused = error as? HandshakeRefused {
+                    self.connectFailed(refused.reason, refused: true)
+                } else {
+                    self.connectFailed(error)
+                }
+            }
+        }
+    }
+
+    /// The connection is usable: queued commands go out.
+    private func ready(_ channel: any Channel) {
+        guard case .connecting(let queued) = state.value.phase else {
+            channel.close(promise: nil)  // shut down during the handshake
+            return
+        }
+        logger.info("connected to redis", metadata: ["redis": "\(configuration)"])
         counters.connects.add(1, ordering: .relaxed)
         counters.connected.store(true, ordering: .relaxed)
         state.value.phase = .connected(channel)
@@ -214,14 +250,21 @@ public final class RESPClient: Sendable {
         waiters.forEach { $0.succeed(()) }
     }
 
-    private func connectFailed(_ error: any Error) {
+    /// - Parameter refused: Redis answered but refused `AUTH` or `SELECT` (a configuration
+    ///   error, logged as such at the first failure of a streak; later retries log at debug).
+    private func connectFailed(_ error: any Error, refused: Bool = false) {
         guard case .connecting(let queued) = state.value.phase else { return }
         counters.connectFailures.add(1, ordering: .relaxed)
-        let reason = RESPError.connectFailed("\(error)")
+        let reason = error as? RESPError ?? RESPError.connectFailed("\(error)")
         queued.forEach { $0.promise.fail(reason) }
         failConnectWaiters(reason)
         state.value.failures += 1
-        logger.debug("cannot connect to redis", metadata: ["error": "\(error)", "failures": "\(state.value.failures)"])
+        let metadata: Logger.Metadata = ["redis": "\(configuration)", "error": "\(reason)", "failures": "\(state.value.failures)"]
+        if refused && state.value.failures == 1 {
+            logger.error("redis refused the connection's credentials or database; check [fleet]", metadata: metadata)
+        } else {
+            logger.debug("cannot connect to redis", metadata: metadata)
+        }
         scheduleReconnect()
     }
 
@@ -240,6 +283,11 @@ public final class RESPClient: Sendable {
             self.state.value.reconnectTask = nil
             self.startConnecting(queued: [])
         }
+    }
+
+    /// Redis answered `AUTH` or `SELECT` with an error.
+    private struct HandshakeRefused: Error {
+        let reason: RESPError
     }
 
     private func failConnectWaiters(_ error: any Error) {

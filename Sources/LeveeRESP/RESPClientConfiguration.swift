@@ -13,6 +13,13 @@ public struct RESPClientConfiguration: Sendable {
     public var backoff: RESPBackoff
     /// The most commands queued while a connection is being established; more fail at once.
     public var maximumQueuedWhileConnecting: Int
+    /// Sent with `AUTH` on every new connection before any command (Redis `requirepass`, or an
+    /// ACL user's password with `username`). Nil: no `AUTH`.
+    public var password: String?
+    /// The ACL user (Redis 6+) that `password` belongs to; nil authenticates the default user.
+    public var username: String?
+    /// The logical database chosen with `SELECT` on every new connection (0: Redis's default, no `SELECT`).
+    public var database: Int
 
     /// A configuration for `host`:`port` with defaults suited to a rate limiter's Redis.
     public init(
@@ -21,7 +28,10 @@ public struct RESPClientConfiguration: Sendable {
         connectTimeout: Duration = .milliseconds(500),
         commandTimeout: Duration = .milliseconds(250),
         backoff: RESPBackoff = RESPBackoff(),
-        maximumQueuedWhileConnecting: Int = 1024
+        maximumQueuedWhileConnecting: Int = 1024,
+        password: String? = nil,
+        username: String? = nil,
+        database: Int = 0
     ) {
         self.host = host
         self.port = port
@@ -29,5 +39,30 @@ public struct RESPClientConfiguration: Sendable {
         self.commandTimeout = commandTimeout
         self.backoff = backoff
         self.maximumQueuedWhileConnecting = maximumQueuedWhileConnecting
+        self.password = password
+        self.username = username
+        self.database = database
+    }
+
+    /// The commands every new connection sends before any other (`AUTH`, then `SELECT`), each
+    /// with its name for error messages.
+    var handshake: [(name: String, command: RESPValue)] {
+        var commands: [(name: String, command: RESPValue)] = []
+        if let password {
+            commands.append(("AUTH", .command(username.map { ["AUTH", $0, password] } ?? ["AUTH", password])))
+        }
+        if database != 0 { commands.append(("SELECT", .command(["SELECT", String(database)]))) }
+        return commands
+    }
+}
+
+extension RESPClientConfiguration: CustomStringConvertible {
+    /// For logs: the password is never shown.
+    public var description: String {
+        var text = "redis \(host):\(port)"
+        if let username { text += " user \(username)" }
+        if password != nil { text += " (password set)" }
+        if database != 0 { text += " db \(database)" }
+        return text
     }
 }

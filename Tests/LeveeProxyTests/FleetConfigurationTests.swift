@@ -133,6 +133,61 @@ struct FleetConfigurationTests {
         ])
     }
 
+    @Test("[fleet] credentials: the password from the environment, an ACL user, a database")
+    func credentials() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("levee.toml", Self.head + """
+            [fleet]
+            redis = "127.0.0.1:6390"
+            password_env = "TEST_REDIS_PASSWORD"
+            username = "levee"
+            database = 3
+            """)
+        let configuration = try ProxyConfiguration.load(file: path, environment: ["TEST_REDIS_PASSWORD": "s3cret pass"])
+        let fleet = try #require(configuration.filter.fleet)
+        #expect(fleet.password == "s3cret pass" && fleet.username == "levee" && fleet.database == 3)
+        let client = fleet.clientConfiguration
+        #expect(client.password == "s3cret pass" && client.username == "levee" && client.database == 3)
+        #expect(!"\(client)".contains("s3cret"))  // logs name the server, never the password
+        #expect(ConfigurationCheck.run(file: path, environment: ["TEST_REDIS_PASSWORD": "x"]).ok)
+        // The variable unset (or empty) is an error, not a Redis without AUTH.
+        for environment in [[:], ["TEST_REDIS_PASSWORD": ""]] {
+            let report = ConfigurationCheck.run(file: path, environment: environment)
+            #expect(report.lines.first == "\(path):7: fleet.password_env: the environment variable TEST_REDIS_PASSWORD is not set or empty (it should hold the Redis password)")
+        }
+    }
+
+    @Test("bad [fleet] credentials are refused with the field and line")
+    func badCredentials() throws {
+        let (report, path) = try check("""
+            [fleet]
+            redis = "127.0.0.1:6379"
+            password = "a"
+            password_env = "B"
+            username = "has space"
+            database = -1
+            """)
+        #expect(report.lines == [
+            "\(path):8: fleet.password_env: give either password or password_env, not both",
+            "\(path):9: fleet.username: must be a Redis ACL user name (not empty, no spaces or control characters)",
+            "\(path):10: fleet.database: must be a Redis database number, 0 or more",
+            "\(path): 3 errors",
+        ])
+        let (alone, path2) = try check("""
+            [fleet]
+            redis = "127.0.0.1:6379"
+            username = "levee"
+            """)
+        #expect(alone.lines == ["\(path2):7: fleet.username: needs password or password_env (AUTH takes both)", "\(path2): 1 error"])
+        let (empty, path3) = try check("""
+            [fleet]
+            redis = "127.0.0.1:6379"
+            password = ""
+            """)
+        #expect(empty.lines == ["\(path3):7: fleet.password: must not be empty (leave it out for a Redis without AUTH)", "\(path3): 1 error"])
+    }
+
     @Test("[fleet] needs the Redis address")
     func fleetNeedsRedis() throws {
         let (report, path) = try check("""

@@ -1,6 +1,8 @@
 import Foundation
 import Levee
 import LeveeRedis
+import LeveeRESP
+import NIOPosix
 import LeveeTestSupport
 import Testing
 
@@ -225,6 +227,102 @@ struct FleetEndToEndTests {
         #expect(shared.reduce(0, +) <= bound, "after recovery admitted \(shared) > bound \(bound)")
         #expect(shared.reduce(0, +) >= Self.burst - 2 * Self.lease, "after recovery admitted \(shared)")
         #expect(shared.reduce(0, +) < 60, "nothing was limited after recovery")
+        await upstream.shutdown()
+    }
+}
+
+/// `[fleet] password_env`, `database`: a `levee serve` process against a redis-server with
+/// `--requirepass` keeps its global rule's buckets in the chosen database; with a wrong password
+/// it says why in its log and the rule's fail mode answers.
+@Suite("Fleet end to end: a password-protected redis-server")
+struct FleetAuthEndToEndTests {
+    static let password = "fleet-e2e-secret"
+    static let burst = 6
+
+    static func launch(directory: TemporaryDirectory, name: String, upstream: Int, redis: Int, password: String) async throws -> FleetEndToEndTests.Instance {
+        let proxyPort = try await AppSignalTests.freePort()
+        let adminPort = try await AppSignalTests.freePort()
+        let file = try directory.write("\(name).toml", """
+            [server]
+            workers = 1
+            [[listen]]
+            address = "127.0.0.1:\(proxyPort)"
+            [admin]
+            address = "127.0.0.1:\(adminPort)"
+            [[route]]
+            upstream = "app"
+            [upstream.app]
+            backends = ["127.0.0.1:\(upstream)"]
+            [filter.ban]
+            enabled = false
+            [fleet]
+            redis = "127.0.0.1:\(redis)"
+            password_env = "LEVEE_TEST_REDIS_PASSWORD"
+            database = 2
+            key_prefix = "levee-auth:"
+            connect_timeout = "5s"
+            command_timeout = "5s"
+            lease = 1
+            credit = 0
+            [[rule]]
+            name = "shared"
+            key = "header:x-client"
+            limit = "1/min burst \(burst)"
+            scope = "global"
+            fail = "closed"
+            """)
+        let log = directory.path + "/\(name).log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: AppSignalTests.binary)
+        process.arguments = ["serve", "--config", file, "--log-level", "notice"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["LEVEE_TEST_REDIS_PASSWORD": password]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        let instance = FleetEndToEndTests.Instance(process: process, proxyPort: proxyPort, adminPort: adminPort, log: log)
+        let up = await waitUntil(timeout: .seconds(60)) {
+            (try? await httpRequest(port: adminPort, path: "/healthz").statusCode) == 200
+        }
+        if !up { instance.stop() }
+        try #require(up, "levee \(name) did not start:\n\(instance.logTail)")
+        return instance
+    }
+
+    @Test("the right password: limited through Redis, buckets in database 2; a wrong one: fail closed and the reason logged")
+    func passwordProtectedRedis() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: AppSignalTests.binary), "build the levee executable first (swift build)")
+        let redis = try await RedisServerProcess.start(arguments: ["--requirepass", Self.password])
+        defer { redis.stop() }
+        let upstream = try await TestHTTPServer.start { _ in TestResponse(text: "ok") }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+
+        let good = try await Self.launch(directory: directory, name: "good", upstream: upstream.port, redis: redis.port, password: Self.password)
+        defer { good.stop() }
+        // Sequential requests of a new key: the first waits for its lease (credit 0) and is
+        // denied; Redis then hands out the burst one token at a time, and no more.
+        let responses = try await FleetEndToEndTests.send(good, "/", client: "c1", count: Self.burst + 8)
+        let admitted = responses.count { $0.statusCode == 200 }
+        #expect((Self.burst - 1...Self.burst + 1).contains(admitted), "\(responses.map(\.statusCode))\n\(good.logTail)")
+        #expect(responses.suffix(3).allSatisfy { $0.statusCode == 429 }, "\(responses.map(\.statusCode))")
+        let inspector = RESPClient(
+            configuration: RESPClientConfiguration(port: redis.port, password: Self.password, database: 2),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        defer { _ = inspector.close() }
+        guard case .array(let keys?) = try await inspector.send(["KEYS", "levee-auth:*"]) else {
+            Issue.record("KEYS did not answer an array")
+            return
+        }
+        #expect(!keys.isEmpty, "no bucket in database 2")
+
+        let bad = try await Self.launch(directory: directory, name: "bad", upstream: upstream.port, redis: redis.port, password: "not-the-password-42")
+        defer { bad.stop() }
+        let refused = try await FleetEndToEndTests.send(bad, "/", client: "c2", count: 3)
+        #expect(refused.allSatisfy { $0.statusCode == 429 && $0.value("retry-after") != nil }, "\(refused.map(\.statusCode))")
+        let logged = await waitUntil(timeout: .seconds(10)) { bad.logTail.contains("redis refused AUTH: WRONGPASS") }
+        #expect(logged, "\(bad.logTail)")
+        #expect(!bad.logTail.contains("not-the-password-42"), "the password must not be logged")
         await upstream.shutdown()
     }
 }

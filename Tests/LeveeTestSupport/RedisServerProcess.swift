@@ -31,7 +31,10 @@ public final class RedisServerProcess: Sendable {
 
     /// Starts `redis-server` on `port` (nil: a free loopback port) and returns once it accepts
     /// connections (polled with a deadline).
-    public static func start(port: Int? = nil, readyWithin: Duration = .seconds(10)) async throws -> RedisServerProcess {
+    /// `arguments` are added to the server's command line (e.g. `["--requirepass", "secret"]`).
+    public static func start(
+        port: Int? = nil, arguments: [String] = [], readyWithin: Duration = .seconds(10)
+    ) async throws -> RedisServerProcess {
         guard FileManager.default.isExecutableFile(atPath: executablePath) else {
             throw Failure(description: "\(executablePath) is missing: these tests need a real Redis server. "
                 + "`make test` installs it (Debian package redis-server); or run `apt-get install -y redis-server`.")
@@ -44,7 +47,7 @@ public final class RedisServerProcess: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executablePath)
         process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", directory.path, "--enable-debug-command", "local", "--logfile", directory.appendingPathComponent("redis.log").path]
+                             "--dir", directory.path, "--enable-debug-command", "local", "--logfile", directory.appendingPathComponent("redis.log").path] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -184,7 +184,8 @@ extension ProxyConfiguration {
         let sourceMap = diagnostics.sourceMap
         var filterErrors: [ConfigurationError] = []
         configuration.filter = FilterConfiguration.decode(
-            from: root, file: diagnostics.file, lineOf: { sourceMap.nearestLine(of: $0) }, errors: &filterErrors)
+            from: root, file: diagnostics.file, lineOf: { sourceMap.nearestLine(of: $0) }, errors: &filterErrors,
+            environment: environment)
         diagnostics.errors += filterErrors
 
         reader.finish()

@@ -6,15 +6,20 @@ extension FilterConfiguration {
     /// `[[rule]]` array from a parsed file. Every problem is appended to `errors` as a
     /// `ConfigurationError` naming the field (`rule[2].action`) and its line via `lineOf`; the
     /// returned value is only meaningful when no errors were added. The schema is in docs/filter.md.
+    /// `environment` supplies `[fleet] password_env`.
     public static func decode(
-        from root: TOMLTable, file: String, lineOf: (String) -> Int?, errors: inout [ConfigurationError]
+        from root: TOMLTable, file: String, lineOf: (String) -> Int?, errors: inout [ConfigurationError],
+        environment: [String: String] = [:]
     ) -> FilterConfiguration {
         // The readers keep `lineOf` only for the duration of this call.
-        withoutActuallyEscaping(lineOf) { lineOf in decode(root: root, file: file, lineOf: lineOf, errors: &errors) }
+        withoutActuallyEscaping(lineOf) { lineOf in
+            decode(root: root, file: file, lineOf: lineOf, errors: &errors, environment: environment)
+        }
     }
 
     private static func decode(
-        root: TOMLTable, file: String, lineOf: @escaping (String) -> Int?, errors: inout [ConfigurationError]
+        root: TOMLTable, file: String, lineOf: @escaping (String) -> Int?, errors: inout [ConfigurationError],
+        environment: [String: String]
     ) -> FilterConfiguration {
         var configuration = FilterConfiguration()
         var top = FilterConfigurationReader(table: root, path: "", file: file, lineOf: lineOf)
@@ -52,7 +57,7 @@ extension FilterConfiguration {
         }
 
         if var fleet = top.table("fleet", &errors) {
-            configuration.fleet = decodeFleet(&fleet, &errors)
+            configuration.fleet = decodeFleet(&fleet, environment: environment, &errors)
             fleet.finish(&errors)
         }
 
@@ -216,9 +221,12 @@ extension FilterConfiguration {
                           headers: headers, scope: scope)
     }
 
-    /// `[fleet]`: `redis` (host:port), `key_prefix`, `connect_timeout`, `command_timeout`, and the
-    /// global rules' defaults `lease`, `credit`, `fail`, `fail_retry`.
-    private static func decodeFleet(_ r: inout FilterConfigurationReader, _ errors: inout [ConfigurationError]) -> FleetSettings {
+    /// `[fleet]`: `redis` (host:port), `password` or `password_env`, `username`, `database`,
+    /// `key_prefix`, `connect_timeout`, `command_timeout`, and the global rules' defaults `lease`,
+    /// `credit`, `fail`, `fail_retry`.
+    private static func decodeFleet(
+        _ r: inout FilterConfigurationReader, environment: [String: String], _ errors: inout [ConfigurationError]
+    ) -> FleetSettings {
         var settings = FleetSettings()
         if let text = r.string("redis", &errors) {
             if let (host, port) = ConfigurationUnits.parseHostPort(text) {
@@ -229,6 +237,33 @@ extension FilterConfiguration {
             }
         } else {
             errors.append(r.error("redis", "missing: the Redis server as host:port (e.g. \"127.0.0.1:6379\")"))
+        }
+        let password = r.string("password", &errors)
+        let passwordVariable = r.string("password_env", &errors)
+        switch (password, passwordVariable) {
+        case (.some, .some):
+            errors.append(r.error("password_env", "give either password or password_env, not both"))
+        case (let password?, nil):
+            if password.isEmpty { errors.append(r.error("password", "must not be empty (leave it out for a Redis without AUTH)")) }
+            else { settings.password = password }
+        case (nil, let name?):
+            if let value = environment[name], !value.isEmpty { settings.password = value }
+            else { errors.append(r.error("password_env", "the environment variable \(name) is not set or empty (it should hold the Redis password)")) }
+        case (nil, nil):
+            break
+        }
+        if let v = r.string("username", &errors) {
+            if v.isEmpty || v.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
+                errors.append(r.error("username", "must be a Redis ACL user name (not empty, no spaces or control characters)"))
+            } else if password == nil && passwordVariable == nil {
+                errors.append(r.error("username", "needs password or password_env (AUTH takes both)"))
+            } else {
+                settings.username = v
+            }
+        }
+        if let v = r.int("database", &errors) {
+            if v >= 0 && v <= 1_000_000 { settings.database = v }
+            else { errors.append(r.error("database", "must be a Redis database number, 0 or more")) }
         }
         if let v = r.string("key_prefix", &errors) {
             if v.utf8.count <= 64, v.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { settings.keyPrefix = v }

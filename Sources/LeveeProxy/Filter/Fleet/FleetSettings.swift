@@ -8,6 +8,9 @@ import LeveeRedis
 /// ```toml
 /// [fleet]
 /// redis = "127.0.0.1:6379"
+/// password_env = "LEVEE_REDIS_PASSWORD"   # AUTH on connect (or `password = "…"`); optional
+/// username = "levee"     # an ACL user (Redis 6+); optional, needs a password
+/// database = 0           # SELECT on connect when not 0
 /// key_prefix = "levee:"
 /// connect_timeout = "500ms"
 /// command_timeout = "250ms"
@@ -20,6 +23,12 @@ public struct FleetSettings: Sendable, Equatable {
     /// The Redis server's host (an address or a name).
     public var host: String
     public var port: Int
+    /// Sent with `AUTH` on connect (from `password` or the variable `password_env` names).
+    public var password: String?
+    /// The ACL user `password` belongs to (nil: the default user).
+    public var username: String?
+    /// The Redis logical database (`SELECT`), 0 by default.
+    public var database: Int
     /// Prepended to every Redis key (`levee:<rule>:<client key>`).
     public var keyPrefix: String
     public var connectTimeout: Duration
@@ -39,10 +48,13 @@ public struct FleetSettings: Sendable, Equatable {
         host: String = "127.0.0.1", port: Int = 6379, keyPrefix: String = "levee:",
         connectTimeout: Duration = .milliseconds(500), commandTimeout: Duration = .milliseconds(250),
         leaseSize: Int? = nil, initialCredit: Int = 1, failMode: FleetFailChoice = .closed,
-        failRetry: Duration = .milliseconds(200)
+        failRetry: Duration = .milliseconds(200), password: String? = nil, username: String? = nil, database: Int = 0
     ) {
         self.host = host
         self.port = port
+        self.password = password
+        self.username = username
+        self.database = database
         self.keyPrefix = keyPrefix
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
@@ -54,7 +66,9 @@ public struct FleetSettings: Sendable, Equatable {
 
     /// The Redis client configuration these settings describe.
     public var clientConfiguration: RESPClientConfiguration {
-        RESPClientConfiguration(host: host, port: port, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+        RESPClientConfiguration(
+            host: host, port: port, connectTimeout: connectTimeout, commandTimeout: commandTimeout,
+            password: password, username: username, database: database)
     }
 
     /// The lease rule of `rule` (which must have a limit and `scope = "global"`): its own options
