@@ -1,5 +1,6 @@
 @testable import LeveeProxy
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import Testing
 
@@ -45,6 +46,42 @@ import Testing
             + "Empty: \r\n" + "Caf\u{E9}: na\u{EF}ve \u{1F600}\r\n"
         #expect(buffer.readString(length: buffer.readableBytes) == expected)
         #expect(buffer.readableBytes == 0)
+    }
+
+    /// `ResponseOutput` reuses its last buffer for the next head: a response still queued in the
+    /// channel (the client not reading) must not be overwritten, and reuse after it was written
+    /// must still frame each response whole.
+    @Test func reusedResponseBuffersNeverOverwriteQueuedResponses() throws {
+        final class Sink: ChannelInboundHandler {
+            typealias InboundIn = Never
+        }
+        let channel = EmbeddedChannel(handler: Sink())
+        let context = try channel.pipeline.syncOperations.context(handlerType: Sink.self)
+        var output = ResponseOutput(mode: .bytes)
+        func respond(_ text: String) {
+            var body = ByteBufferAllocator().buffer(capacity: 16)
+            body.writeString(text)
+            let response = LocalResponse(status: .ok, headers: ["Content-Type": "text/plain"], body: body)
+            _ = output.local(response, version: .http1_1, requestMethod: .GET, connection: nil, context: context)
+            output.end(nil, context: context, promise: nil)
+        }
+        func expected(_ text: String) -> String {
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: \(text.utf8.count)\r\n\r\n\(text)"
+        }
+        // Three responses while the channel holds every one unread (the spare is never unique).
+        for text in ["first", "second, longer", "3"] { respond(text) }
+        for text in ["first", "second, longer", "3"] {
+            var written = try #require(try channel.readOutbound(as: ByteBuffer.self))
+            #expect(written.readString(length: written.readableBytes) == expected(text))
+        }
+        // Read out each time (the spare is reused in place).
+        for text in ["fourth", "5", "sixth and last"] {
+            respond(text)
+            var written = try #require(try channel.readOutbound(as: ByteBuffer.self))
+            #expect(written.readString(length: written.readableBytes) == expected(text))
+        }
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
     }
 
     @Test func fieldNamesCompareIgnoringASCIICaseOnly() {

@@ -55,6 +55,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private let streamDeadlines: StreamDeadlines?
     /// Bytes on HTTP/1 (this handler frames responses; no NIO encoder), parts on HTTP/2 streams.
     private var output: ResponseOutput
+    /// The previous request head's bytes, reused for the next one (see `recycledRequestHead`).
+    private var requestHeadSpare: ByteBuffer?
 
     init(
         loop: LoopContext, guardHandler: ConnectionGuardHandler?, tls: TLSConnectionInfo? = nil, logger: Logger,
@@ -339,7 +341,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let runtime = ex.runtime
         let forwarding = runtime.configuration.forwarding
         var expectsContinue = false
-        ex.upstreamHead = UpstreamHandler.requestHeadBytes(method: ex.head.method, uri: ex.head.uri) {
+        ex.upstreamHead = UpstreamHandler.requestHeadBytes(method: ex.head.method, uri: ex.head.uri, into: recycledRequestHead()) {
             expectsContinue = ex.head.headers.writeUpstreamRequestFields(
                 into: &$0, chunked: ex.framing == .chunked, emptyBody: ex.framing == .none, method: ex.head.method,
                 hostRewrite: entry.hostRewrite, fallbackHost: entry.fallbackHost, clientIP: peerIP,
@@ -621,6 +623,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Writes the end of the response and either closes or gets ready for the next request.
     private func finish(_ ex: Exchange, trailers: HTTPHeaders?) {
         guard let context else { return }
+        // The upstream wrote this head before it answered: kept for the next request's head.
+        if let head = ex.upstreamHead, head.capacity <= ResponseOutput.spareLimit { requestHeadSpare = head }
+        ex.upstreamHead = nil
         ex.cancelTimers()
         endAdmission(ex)
         exchange = nil
@@ -661,6 +666,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// The tasks scheduled here and the deadline timer hold this handler strongly until they fire
     /// or are cancelled (the exchange's and the connection's end cancel them): no weak captures,
     /// which would move the handler's reference count to a side table and slow every retain.
+    /// The last request head's buffer, emptied, if nothing else holds it any more (else nil).
+    private func recycledRequestHead() -> ByteBuffer? {
+        guard var buffer = requestHeadSpare else { return nil }
+        requestHeadSpare = nil  // this copy is now the only reference unless the channel kept one
+        buffer.clear(minimumCapacity: 512)
+        return buffer
+    }
+
     private func schedule(_ delay: TimeAmount, _ task: @escaping () -> Void) -> Scheduled<Void>? {
         guard let context else { return nil }
         return context.eventLoop.assumeIsolated().scheduleTask(in: delay, task)

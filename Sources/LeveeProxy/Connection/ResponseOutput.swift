@@ -23,6 +23,12 @@ struct ResponseOutput {
     private var chunked = false
     /// A response to HEAD: the head advertises the framing, but no body or chunked end is sent.
     private var bodySuppressed = false
+    /// The last response's buffer, kept to be cleared and reused by the next head: once the
+    /// channel has written it, this is its only reference and `clear` keeps its storage (two
+    /// allocations fewer per response; a buffer still queued in the channel is not touched).
+    private var spare: ByteBuffer?
+    /// Larger buffers (big coalesced bodies) are not kept: memory per idle connection stays small.
+    static let spareLimit = 4 * 1024
 
     /// Bodies up to this size are copied behind the head rather than written as a second buffer.
     static let coalesceLimit = 8 * 1024
@@ -67,7 +73,7 @@ struct ResponseOutput {
         let status = upstream.status
         bodySuppressed = requestMethod == .HEAD || requestMethod == .CONNECT
         let noBody = requestMethod == .CONNECT || !status.mayHaveResponseBody
-        var fields = WireFields(buffer: allocator.buffer(capacity: 512))
+        var fields = WireFields(buffer: reusableBuffer(capacity: 512))
         fields.buffer.writeStatusLine(version: version, status: status)
         let hasContentLength = upstream.headers.writeDownstreamResponseFields(
             into: &fields, extra: extra, via: via, dropContentLength: noBody)
@@ -106,7 +112,7 @@ struct ResponseOutput {
         drain(context)
         chunked = false
         bodySuppressed = false
-        var fields = WireFields(buffer: allocator.buffer(capacity: 256 + body))
+        var fields = WireFields(buffer: reusableBuffer(capacity: 256 + body))
         fields.buffer.writeStatusLine(version: version, status: response.status)
         for (name, value) in response.headers where name.isSendableFieldName && value.isSendableFieldValue {
             switch name.utf8.count {
@@ -169,7 +175,16 @@ struct ResponseOutput {
         if wasChunked {
             buffer.writeLastChunk(trailers: trailers)
         }
+        if buffer.capacity <= Self.spareLimit { spare = buffer }
         context.writeAndFlush(NIOAny(buffer), promise: promise)
+    }
+
+    /// An empty buffer for a new head: the spare one if the channel is done with it.
+    private mutating func reusableBuffer(capacity: Int) -> ByteBuffer {
+        guard var buffer = spare else { return allocator.buffer(capacity: capacity) }
+        spare = nil  // so that this is the storage's only reference if the channel released it
+        buffer.clear(minimumCapacity: capacity)
+        return buffer
     }
 
     /// Flushes what was written, staged bytes included (a streamed response's progress).

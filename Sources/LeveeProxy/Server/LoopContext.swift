@@ -16,7 +16,14 @@ final class LoopContext {
     var runtime: ProxyRuntime
     /// Idle keep-alive connections per backend. Each list is mutated in place through the
     /// dictionary (never copied out), so taking or parking a connection costs no array copy.
-    private var idle: [BackendAddress: [UpstreamHandler]] = [:]
+    private var idle: [BackendAddress: IdleConnections] = [:]
+
+    /// One backend's idle list, a reference so that taking and returning a connection reads the
+    /// dictionary instead of mutating through it (its `_modify` coroutine allocated: 3 of a
+    /// proxied request's 13 mallocs).
+    private final class IdleConnections {
+        var connections: [UpstreamHandler] = []
+    }
     private var roundRobin: [String: Int] = [:]
     private var requestCounters: [RequestCounterKey: Counter] = [:]
 
@@ -87,7 +94,8 @@ final class LoopContext {
 
     /// An idle keep-alive connection to `backend`, if one is still open.
     func takeIdleConnection(to backend: Backend) -> UpstreamHandler? {
-        while let connection = idle[backend.address]?.popLast() {
+        guard let list = idle[backend.address] else { return nil }
+        while let connection = list.connections.popLast() {
             if connection.isActive { return connection }
             connection.close()
         }
@@ -98,25 +106,32 @@ final class LoopContext {
     func release(_ connection: UpstreamHandler, maxIdle: Int) {
         guard connection.isActive else { return }
         let address = connection.backend.address
-        guard idle[address, default: []].count < maxIdle else {
+        let list: IdleConnections
+        if let existing = idle[address] {
+            list = existing
+        } else {
+            list = IdleConnections()
+            idle[address] = list
+        }
+        guard list.connections.count < maxIdle else {
             connection.close()
             return
         }
         connection.park(idleTimeout: runtime.configuration.timeouts.idle)
-        idle[address, default: []].append(connection)
+        list.connections.append(connection)
     }
 
     /// Closes every idle pooled connection (at shutdown).
     func closeIdleConnections() {
-        let all = idle.values.flatMap { $0 }
+        let all = idle.values.flatMap(\.connections)
         idle.removeAll()
         for connection in all { connection.close() }
     }
 
     private func forget(_ connection: UpstreamHandler) {
         let address = connection.backend.address
-        guard let index = idle[address]?.firstIndex(where: { $0 === connection }) else { return }
-        idle[address]?.remove(at: index)
+        guard let list = idle[address], let index = list.connections.firstIndex(where: { $0 === connection }) else { return }
+        list.connections.remove(at: index)
     }
 
     /// Dials `backend` of `pool` on this event loop, so that both sides of the proxy share one

@@ -144,9 +144,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
-    /// A request head as bytes: the request line, the fields `writeFields` adds, the blank line.
-    static func requestHeadBytes(method: HTTPMethod, uri: String, writeFields: (inout WireFields) -> Void) -> ByteBuffer {
-        var fields = WireFields(buffer: ByteBufferAllocator().buffer(capacity: 512))
+    /// A request head as bytes: the request line, the fields `writeFields` adds, the blank line;
+    /// written into `buffer` (empty; a recycled one saves its allocation) or a new one.
+    static func requestHeadBytes(
+        method: HTTPMethod, uri: String, into buffer: consuming ByteBuffer? = nil, writeFields: (inout WireFields) -> Void
+    ) -> ByteBuffer {
+        var fields = WireFields(buffer: buffer ?? ByteBufferAllocator().buffer(capacity: 512))
         fields.buffer.writeString(method.rawValue)
         fields.buffer.writeStaticString(" ")
         fields.buffer.writeString(uri)
