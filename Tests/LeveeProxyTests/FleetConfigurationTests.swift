@@ -17,11 +17,16 @@ struct FleetConfigurationTests {
 
         """
 
+    /// Writes `body` after a minimal route into a new directory (the caller removes it).
+    func write(_ body: String) throws -> (directory: TemporaryDirectory, path: String) {
+        let directory = try TemporaryDirectory()
+        return (directory, try directory.write("levee.toml", Self.head + body))
+    }
+
     /// Writes `body` after a minimal route and checks it as `levee check` does.
     func check(_ body: String) throws -> (report: ConfigurationCheck.Report, path: String) {
-        let directory = try TemporaryDirectory()
+        let (directory, path) = try write(body)
         defer { directory.remove() }
-        let path = try directory.write("levee.toml", Self.head + body)
         return (ConfigurationCheck.run(file: path, environment: [:]), path)
     }
 
@@ -135,15 +140,14 @@ struct FleetConfigurationTests {
 
     @Test("[fleet] credentials: the password from the environment, an ACL user, a database")
     func credentials() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = try directory.write("levee.toml", Self.head + """
+        let (directory, path) = try write("""
             [fleet]
             redis = "127.0.0.1:6390"
             password_env = "TEST_REDIS_PASSWORD"
             username = "levee"
             database = 3
             """)
+        defer { directory.remove() }
         let configuration = try ProxyConfiguration.load(file: path, environment: ["TEST_REDIS_PASSWORD": "s3cret pass"])
         let fleet = try #require(configuration.filter.fleet)
         #expect(fleet.password == "s3cret pass" && fleet.username == "levee" && fleet.database == 3)

@@ -47,7 +47,9 @@ struct FleetEndToEndTests {
         }
     }
 
-    static func configuration(proxyPort: Int, adminPort: Int, upstream: Int, redis: Int) -> String {
+    /// One event loop, the proxy and admin ports, one route to `upstream`, no bans (every request
+    /// comes from 127.0.0.1: count, never ban).
+    static func serverTables(proxyPort: Int, adminPort: Int, upstream: Int) -> String {
         """
         [server]
         workers = 1
@@ -59,9 +61,14 @@ struct FleetEndToEndTests {
         upstream = "app"
         [upstream.app]
         backends = ["127.0.0.1:\(upstream)"]
-
         [filter.ban]
-        enabled = false                 # every request comes from 127.0.0.1: count, never ban
+        enabled = false
+
+        """
+    }
+
+    static func configuration(proxyPort: Int, adminPort: Int, upstream: Int, redis: Int) -> String {
+        serverTables(proxyPort: proxyPort, adminPort: adminPort, upstream: upstream) + """
 
         [fleet]
         redis = "127.0.0.1:\(redis)"
@@ -100,14 +107,26 @@ struct FleetEndToEndTests {
     }
 
     static func launch(directory: TemporaryDirectory, name: String, upstream: Int, redis: Int) async throws -> Instance {
+        try await launch(directory: directory, name: name) { proxyPort, adminPort in
+            configuration(proxyPort: proxyPort, adminPort: adminPort, upstream: upstream, redis: redis)
+        }
+    }
+
+    /// Starts `levee serve` with the file `configuration` makes for its two ports, `environment`
+    /// added to this process's; returns once its admin port answers `/healthz`.
+    static func launch(
+        directory: TemporaryDirectory, name: String, environment: [String: String] = [:],
+        configuration: (_ proxyPort: Int, _ adminPort: Int) -> String
+    ) async throws -> Instance {
         let proxyPort = try await AppSignalTests.freePort()
         let adminPort = try await AppSignalTests.freePort()
-        let file = try directory.write("\(name).toml", configuration(proxyPort: proxyPort, adminPort: adminPort, upstream: upstream, redis: redis))
+        let file = try directory.write("\(name).toml", configuration(proxyPort, adminPort))
         let log = directory.path + "/\(name).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: AppSignalTests.binary)
         process.arguments = ["serve", "--config", file, "--log-level", "notice"]
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
@@ -240,53 +259,25 @@ struct FleetAuthEndToEndTests {
     static let burst = 6
 
     static func launch(directory: TemporaryDirectory, name: String, upstream: Int, redis: Int, password: String) async throws -> FleetEndToEndTests.Instance {
-        let proxyPort = try await AppSignalTests.freePort()
-        let adminPort = try await AppSignalTests.freePort()
-        let file = try directory.write("\(name).toml", """
-            [server]
-            workers = 1
-            [[listen]]
-            address = "127.0.0.1:\(proxyPort)"
-            [admin]
-            address = "127.0.0.1:\(adminPort)"
-            [[route]]
-            upstream = "app"
-            [upstream.app]
-            backends = ["127.0.0.1:\(upstream)"]
-            [filter.ban]
-            enabled = false
-            [fleet]
-            redis = "127.0.0.1:\(redis)"
-            password_env = "LEVEE_TEST_REDIS_PASSWORD"
-            database = 2
-            key_prefix = "levee-auth:"
-            connect_timeout = "5s"
-            command_timeout = "5s"
-            lease = 1
-            credit = 0
-            [[rule]]
-            name = "shared"
-            key = "header:x-client"
-            limit = "1/min burst \(burst)"
-            scope = "global"
-            fail = "closed"
-            """)
-        let log = directory.path + "/\(name).log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: AppSignalTests.binary)
-        process.arguments = ["serve", "--config", file, "--log-level", "notice"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["LEVEE_TEST_REDIS_PASSWORD": password]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: log)
-        try process.run()
-        let instance = FleetEndToEndTests.Instance(process: process, proxyPort: proxyPort, adminPort: adminPort, log: log)
-        let up = await waitUntil(timeout: .seconds(60)) {
-            (try? await httpRequest(port: adminPort, path: "/healthz").statusCode) == 200
+        try await FleetEndToEndTests.launch(directory: directory, name: name, environment: ["LEVEE_TEST_REDIS_PASSWORD": password]) {
+            FleetEndToEndTests.serverTables(proxyPort: $0, adminPort: $1, upstream: upstream) + """
+                [fleet]
+                redis = "127.0.0.1:\(redis)"
+                password_env = "LEVEE_TEST_REDIS_PASSWORD"
+                database = 2
+                key_prefix = "levee-auth:"
+                connect_timeout = "5s"
+                command_timeout = "5s"
+                lease = 1
+                credit = 0
+                [[rule]]
+                name = "shared"
+                key = "header:x-client"
+                limit = "1/min burst \(burst)"
+                scope = "global"
+                fail = "closed"
+                """
         }
-        if !up { instance.stop() }
-        try #require(up, "levee \(name) did not start:\n\(instance.logTail)")
-        return instance
     }
 
     @Test("the right password: limited through Redis, buckets in database 2; a wrong one: fail closed and the reason logged")
