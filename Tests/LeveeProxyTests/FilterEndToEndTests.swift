@@ -1,4 +1,5 @@
 import Levee
+import LeveeLoad
 import LeveeTestSupport
 import NIOCore
 import NIOPosix
@@ -114,6 +115,45 @@ struct SourceBoundClient {
             let other = try await SourceBoundClient.request(port: proxy.port, from: "127.0.0.10", preamble: header([203, 0, 113, 6]))
             #expect(first.status == 200 && again.status == 429 && other.status == 200)
             #expect(filter.topTalkers().first?.client == "203.0.113.5")
+        }
+    }
+
+    /// `levee load` announcing IPv6 clients in PROXY v2 headers: a rule keyed on the /64 gives
+    /// a botnet inside one /64 one quota, while the same number of clients spread one per /64
+    /// each get their own.
+    @Test func ipv6ClientsAnnouncedByTheLoadGeneratorAreLimitedPerSlash64() async throws {
+        var configuration = FilterConfiguration(rules: [
+            FilterRule(name: "per-64", key: RuleKey([.subnet]), quota: try Quota(parsing: "1/min burst 5")),
+        ])
+        configuration.trustedProxies = [CIDR("127.0.0.1")!]
+        configuration.bans.enabled = false
+        try await withFilteredProxy(configuration, configure: { $0.listeners[0].proxyProtocol = true }) { proxy, filter in
+            var packed = TrafficClass(name: "one-64")
+            packed.identity = .proxyV2
+            packed.announce = try AnnouncedAddressRange("2001:db8:a::/64")
+            packed.connections = 4
+            packed.newConnectionPerRequest = true
+            packed.maxRequests = 20
+            var spread = TrafficClass(name: "many-64")
+            spread.identity = .proxyV2
+            spread.announce = try AnnouncedAddressRange("2001:db8:b::/48", per: 64)
+            spread.connections = 4
+            spread.newConnectionPerRequest = true
+            spread.maxRequests = 20
+            let scenario = Scenario(
+                target: try LoadTarget(url: "http://127.0.0.1:\(proxy.port)/"), duration: 30_000_000_000, threads: 1,
+                timeout: 5_000_000_000, classes: [packed, spread])
+            let report = try await LoadEngine(scenario: scenario).run()
+            let one = try #require(report.classes["one-64"])
+            let many = try #require(report.classes["many-64"])
+            #expect(one.requests == 20 && many.requests == 20)
+            #expect(one.status["200"] == 5 && one.status["429"] == 15, "\(one.status)")
+            #expect(many.status["200"] == 20, "\(many.status)")
+            // The filter saw the announced addresses, not the socket's 127.0.0.1.
+            let talkers = Set(filter.topTalkers(100).map(\.client))
+            // (The sketch's keys print IPv6 uncompressed.)
+            #expect(talkers.contains("2001:db8:a:0:0:0:0:1") && talkers.contains("2001:db8:b:13:0:0:0:1"), "\(talkers)")
+            #expect(!talkers.contains("127.0.0.1"))
         }
     }
 

@@ -111,6 +111,11 @@ final class ClassPlan: Sendable {
     /// address to bind to (a source-address identity) or the one to announce in
     /// `X-Forwarded-For` / a PROXY header (the other identities). Both nil without a source range.
     func nextSource(_ sourceIndex: inout Int) -> (bind: SocketAddress?, announce: String?) {
+        if let announce = trafficClass.announce, trafficClass.identity != .sourceAddress {
+            let address = announce.addressText(sourceIndex)
+            sourceIndex += trafficClass.connections
+            return (nil, address)
+        }
         guard let source = trafficClass.source else { return (nil, nil) }
         let address = source.addressText(sourceIndex)
         sourceIndex += trafficClass.connections

@@ -65,23 +65,42 @@ public struct RequestEncoder: Sendable {
 }
 
 /// The PROXY protocol header (v1 text or v2 binary) that announces a client address ahead of the request.
+/// An IPv6 source goes as TCP6 / AF_INET6, with an IPv4 destination written IPv4-mapped
+/// (`::ffff:127.0.0.1`): both addresses of a header are of one family.
 public enum ProxyProtocolHeader {
-    /// `PROXY TCP4 src dst sport dport\r\n`
+    /// `PROXY TCP4 src dst sport dport\r\n` (or `TCP6`)
     public static func v1(source: String, destination: String, sourcePort: Int, destinationPort: Int) -> ByteBuffer {
-        ByteBuffer(string: "PROXY TCP4 \(source) \(destination) \(sourcePort) \(destinationPort)\r\n")
+        guard source.contains(":") else {
+            return ByteBuffer(string: "PROXY TCP4 \(source) \(destination) \(sourcePort) \(destinationPort)\r\n")
+        }
+        let target = destination.contains(":") ? destination : "::ffff:" + destination
+        return ByteBuffer(string: "PROXY TCP6 \(source) \(target) \(sourcePort) \(destinationPort)\r\n")
     }
 
-    /// The 16-byte signature + PROXY command + TCP over IPv4 + 12 address bytes.
+    /// The 12-byte signature, PROXY command, TCP over IPv4 (12 address bytes) or IPv6 (36).
     public static func v2(source: String, destination: String, sourcePort: Int, destinationPort: Int) -> ByteBuffer {
         var b = ByteBuffer()
         b.writeBytes([0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A])
         b.writeInteger(UInt8(0x21))  // version 2, PROXY
-        b.writeInteger(UInt8(0x11))  // AF_INET, STREAM
-        b.writeInteger(UInt16(12))
-        b.writeInteger(SourceAddressRange.parse(source) ?? 0)
-        b.writeInteger(SourceAddressRange.parse(destination) ?? 0)
+        if source.contains(":") {
+            b.writeInteger(UInt8(0x21))  // AF_INET6, STREAM
+            b.writeInteger(UInt16(36))
+            b.writeBytes(ipv6Bytes(source))
+            b.writeBytes(ipv6Bytes(destination.contains(":") ? destination : "::ffff:" + destination))
+        } else {
+            b.writeInteger(UInt8(0x11))  // AF_INET, STREAM
+            b.writeInteger(UInt16(12))
+            b.writeInteger(SourceAddressRange.parse(source) ?? 0)
+            b.writeInteger(SourceAddressRange.parse(destination) ?? 0)
+        }
         b.writeInteger(UInt16(truncatingIfNeeded: sourcePort))
         b.writeInteger(UInt16(truncatingIfNeeded: destinationPort))
         return b
+    }
+
+    /// The 16 bytes of an IPv6 address (zeros if it does not parse).
+    static func ipv6Bytes(_ text: String) -> [UInt8] {
+        guard case .v6(let v6)? = try? SocketAddress(ipAddress: text, port: 0) else { return Array(repeating: 0, count: 16) }
+        return withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }  // copies the 16 bytes of a value copy
     }
 }

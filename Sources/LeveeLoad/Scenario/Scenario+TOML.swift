@@ -9,7 +9,7 @@ extension Scenario {
     /// Keys allowed in a `[[class]]` table.
     static let classKeys: Set<String> = [
         "name", "rate", "connections", "paths", "random_paths", "methods", "method", "headers", "body",
-        "header_count", "header_bytes", "source", "identity", "start", "stop", "wave_on", "wave_off",
+        "header_count", "header_bytes", "source", "announce", "announce_per", "identity", "start", "stop", "wave_on", "wave_off",
         "new_connection", "expect", "profile", "trickle_interval", "hold", "read_interval", "read_size",
         "pcap", "speed", "pcap_port", "max_requests",
     ]
@@ -95,6 +95,12 @@ extension Scenario {
         if let s = t["source"] {
             guard let text = s.string else { throw .invalidScenario("\(field("source")) must be a string like 127.1.0.0/16") }
             c.source = try SourceAddressRange(text)
+        }
+        if let a = t["announce"] {
+            guard let text = a.string else { throw .invalidScenario("\(field("announce")) must be a string like 2001:db8::/48") }
+            c.announce = try AnnouncedAddressRange(text, per: try int(t["announce_per"], field: field("announce_per")))
+        } else if t["announce_per"] != nil {
+            throw .invalidScenario("\(field("announce_per")) needs announce")
         }
         if let i = t["identity"] {
             guard let text = i.string, let id = TrafficClass.Identity(rawValue: text.lowercased()) else {

@@ -56,8 +56,11 @@ public struct Scenario: Sendable, Equatable {
             if let stop = c.stop, stop <= c.start { throw .invalidScenario("class \(c.name): stop must come after start") }
             if (c.waveOn == nil) != (c.waveOff == nil) { throw .invalidScenario("class \(c.name): wave_on and wave_off go together") }
             if let on = c.waveOn, on <= 0 { throw .invalidScenario("class \(c.name): wave_on must be positive") }
-            if c.identity != .sourceAddress && c.source == nil {
-                throw .invalidScenario("class \(c.name): identity \(c.identity.rawValue) needs a source range to announce")
+            if c.identity != .sourceAddress && c.source == nil && c.announce == nil {
+                throw .invalidScenario("class \(c.name): identity \(c.identity.rawValue) needs a source or announce range")
+            }
+            if c.identity == .sourceAddress && c.announce != nil {
+                throw .invalidScenario("class \(c.name): announce needs identity x-forwarded-for, proxy-v1 or proxy-v2 (a source identity binds to source addresses)")
             }
             if target.tls && (c.identity == .proxyV1 || c.identity == .proxyV2) {
                 throw .invalidScenario("class \(c.name): PROXY protocol identities cannot be used with an https:// target")

@@ -47,6 +47,9 @@ public struct TrafficClass: Sendable, Equatable {
     /// Size in bytes of one extra header value `X-Levee-Big` (oversized headers); 0 for none.
     public var oversizedHeaderBytes: Int
     public var source: SourceAddressRange?
+    /// Addresses to announce with the `x-forwarded-for` and PROXY identities instead of `source`'s:
+    /// any IPv4 or IPv6 range (nothing is bound to them).
+    public var announce: AnnouncedAddressRange?
     public var identity: Identity
     /// Offset of the class's start from the run's start, in nanoseconds.
     public var start: Int64
