@@ -121,7 +121,8 @@ public struct LimiterKey: Hashable, Sendable, CustomStringConvertible {
         return LimiterKey(high: high & highMask, low: low & lowMask, kind: .address)
     }
 
-    /// `192.0.2.7`, `2001:db8:0:0:0:0:0:1`, `#42` or `digest:…` (for logs and top-talker lists).
+    /// `192.0.2.7`, `2001:db8::1` (RFC 5952: the longest run of two or more zero groups, the
+    /// first of equal runs, written `::`), `#42` or `digest:…` (for logs and top-talker lists).
     public var description: String {
         switch kind {
         case .address:
@@ -129,11 +130,20 @@ public struct LimiterKey: Hashable, Sendable, CustomStringConvertible {
                 let v = UInt32(truncatingIfNeeded: low)
                 return "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)"
             }
-            let groups = (0..<8).map { i -> String in
-                let word = i < 4 ? high : low
-                return String(word >> (48 - 16 * UInt64(i % 4)) & 0xFFFF, radix: 16)
+            let words = (0..<8).map { i -> UInt64 in (i < 4 ? high : low) >> (48 - 16 * UInt64(i % 4)) & 0xFFFF }
+            var best = (start: 0, length: 0)
+            var run = (start: 0, length: 0)
+            for (i, word) in words.enumerated() {
+                if word == 0 {
+                    run = run.length == 0 ? (i, 1) : (run.start, run.length + 1)
+                    if run.length > best.length { best = run }
+                } else {
+                    run = (0, 0)
+                }
             }
-            return groups.joined(separator: ":")
+            let text = { (range: Range<Int>) in range.map { String(words[$0], radix: 16) }.joined(separator: ":") }
+            guard best.length >= 2 else { return text(0..<8) }
+            return text(0..<best.start) + "::" + text((best.start + best.length)..<8)
         case .integer:
             return "#\(low)"
         case .digest:

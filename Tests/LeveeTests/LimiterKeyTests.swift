@@ -12,9 +12,16 @@ import Testing
     @Test func ipv6ParsesAndPrints() throws {
         let key = try #require(LimiterKey(address: "2001:db8::1"))
         #expect(key.high == 0x2001_0DB8_0000_0000 && key.low == 1)
-        #expect(key.description == "2001:db8:0:0:0:0:0:1")
+        #expect(key.description == "2001:db8::1")
         let bytes: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [1]
         #expect(bytes.withUnsafeBytes { LimiterKey(ipv6Bytes: $0) } == key)
+        // RFC 5952 text: the longest zero run (the first of equal ones) as `::`, never a single zero group.
+        for text in ["::", "::1", "2001:db8::", "2001:db8:0:1:0:0:0:1", "2001:0:0:1:0:0:0:1", "1:0:0:2:0:0:3:4", "1:0:2:0:3:0:4:0", "2001:db8:1:2:3:4:5:6", "fe80::1:0:0:1"] {
+            let expected = ["::": "::", "::1": "::1", "2001:db8::": "2001:db8::", "2001:db8:0:1:0:0:0:1": "2001:db8:0:1::1",
+                            "2001:0:0:1:0:0:0:1": "2001:0:0:1::1", "1:0:0:2:0:0:3:4": "1::2:0:0:3:4", "1:0:2:0:3:0:4:0": "1:0:2:0:3:0:4:0",
+                            "2001:db8:1:2:3:4:5:6": "2001:db8:1:2:3:4:5:6", "fe80::1:0:0:1": "fe80::1:0:0:1"][text]
+            #expect(LimiterKey(address: text)?.description == expected, "\(text)")
+        }
         for bad in ["1.2.3", "1.2.3.256", "::1::2", "12345::", "a.b.c.d", "1:2:3:4:5:6:7:8:9"] {
             #expect(LimiterKey(address: bad) == nil, "\(bad)")
         }
