@@ -51,22 +51,11 @@ import Testing
             announce_per = 64
             """)
         #expect(scenario.classes[0].announce == (try AnnouncedAddressRange("2001:db8::/48", per: 64)))
-        #expect(throws: LoadError.self) {
-            try Scenario(toml: """
-                target = "http://127.0.0.1:8080/"
-                [[class]]
-                name = "bound"
-                announce = "2001:db8::/48"
-                """)
-        }
-        #expect(throws: LoadError.self) {
-            try Scenario(toml: """
-                target = "http://127.0.0.1:8080/"
-                [[class]]
-                name = "c"
-                identity = "x-forwarded-for"
-                announce_per = 64
-                """)
+        // announce with the (default) source identity; announce_per without announce.
+        for body in ["announce = \"2001:db8::/48\"", "identity = \"x-forwarded-for\"\nannounce_per = 64"] {
+            #expect(throws: LoadError.self, "\(body)") {
+                try Scenario(toml: "target = \"http://127.0.0.1:8080/\"\n[[class]]\nname = \"c\"\n" + body)
+            }
         }
     }
 

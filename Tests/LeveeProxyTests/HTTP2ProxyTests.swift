@@ -103,6 +103,39 @@ struct HTTP2ProxyTests {
         }
     }
 
+    @Test("an h2c listener serves HTTP/2 with prior knowledge and HTTP/1.1 on the same port")
+    func cleartextHTTP2() async throws {
+        let echo: TestHTTPServer.Handler = { request in
+            TestResponse(text: "\(request.head.method) \(request.head.uri) proto=\(request.head.headers.first(name: "x-forwarded-proto") ?? "-") body=\(String(buffer: request.body))")
+        }
+        try await withProxy(backend: echo, configure: { configuration in
+            configuration.listeners = [ListenerConfiguration(host: "127.0.0.1", port: 0, h2c: true)]
+            configuration.limits.headerTimeout = .milliseconds(400)
+        }) { proxy, backend in
+            let url = "http://127.0.0.1:\(proxy.port)"
+            let h2 = try runCurl(["--http2-prior-knowledge", "-w", " %{http_code} %{http_version}", "\(url)/a?x=1"])
+            #expect(h2 == "GET /a?x=1 proto=http body= 200 2")  // cleartext: X-Forwarded-Proto is http
+            let post = try runCurl(["--http2-prior-knowledge", "-d", "over h2c", "-w", " %{http_version}", "\(url)/p"])
+            #expect(post == "POST /p proto=http body=over h2c 2")
+            let h1 = try runCurl(["-w", " %{http_code} %{http_version}", "\(url)/b"])
+            #expect(h1 == "GET /b proto=http body= 200 1.1")
+            #expect(backend.requestCount == 3)
+
+            // A client that starts like the preface and stops is closed at the header deadline;
+            // one that merely begins with `P` is HTTP/1 (a 400 for this bad request line).
+            let stalled = try await proxy.connect()
+            try await stalled.send("PRI * HTTP/2")
+            let started = ContinuousClock.now
+            _ = try await stalled.waitForClose(timeout: .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(4))
+            await stalled.close()
+            let other = try await proxy.connect()
+            try await other.send("PUT-IT-BACK / HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await other.waitForClose(timeout: .seconds(5)).hasPrefix("HTTP/1.1 400"))
+            await other.close()
+        }
+    }
+
     @Test("the server advertises max_concurrent_streams from the configuration")
     func advertisesStreamLimit() async throws {
         try await Self.withTLSProxy(tls: { $0.maxConcurrentStreams = 7 }) { proxy, _ in

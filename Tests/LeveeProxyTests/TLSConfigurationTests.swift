@@ -77,6 +77,37 @@ struct TLSConfigurationTests {
         #expect(byField["listen[0].tls.sni[0].key"]?.line == 8)
     }
 
+    @Test("h2c on a plain listener; refused beside [listen.tls]")
+    func h2c() throws {
+        let plain = try ProxyConfiguration.parse("""
+            [[listen]]
+            address = "127.0.0.1:8080"
+            h2c = true
+            [[listen]]
+            address = "127.0.0.1:8081"
+            [upstream.app]
+            backends = ["127.0.0.1:9000"]
+            [[route]]
+            upstream = "app"
+            """, file: "/tmp/levee.toml")
+        #expect(plain.listeners.map(\.h2c) == [true, false])
+        do {
+            _ = try ProxyConfiguration.parse("""
+                [[listen]]
+                address = "127.0.0.1:8443"
+                h2c = true
+                [listen.tls]
+                certificate = "/nonexistent/site.pem"
+                key = "/nonexistent/site.key"
+                """, file: "/tmp/levee.toml")
+            Issue.record("h2c with TLS was accepted")
+        } catch {
+            let h2c = error.errors.first { $0.field == "listen[0].h2c" }
+            #expect(h2c?.line == 3)
+            #expect(h2c?.message.contains("without TLS") == true)
+        }
+    }
+
     @Test("SNI table: exact names, one-label wildcards, trailing dot, case")
     func sniTable() throws {
         let certificates = try TestCertificates()

@@ -40,9 +40,14 @@ public struct ListenerTLSConfiguration: Sendable, Equatable {
     /// A TLS handshake not finished within this time closes the connection.
     public var handshakeTimeout: TimeAmount
 
+    /// HTTP/2 limits when none are configured (also those of cleartext h2c listeners).
+    public static let defaultMaxConcurrentStreams = 100
+    public static let defaultMaxResetsPerSecond = 100
+
     public init(
         defaultCertificate: Certificate, sniCertificates: [Certificate] = [], minimumVersion: MinimumVersion = .tls12,
-        http2: Bool = true, maxConcurrentStreams: Int = 100, maxResetsPerSecond: Int = 100,
+        http2: Bool = true, maxConcurrentStreams: Int = ListenerTLSConfiguration.defaultMaxConcurrentStreams,
+        maxResetsPerSecond: Int = ListenerTLSConfiguration.defaultMaxResetsPerSecond,
         handshakeTimeout: TimeAmount = .seconds(10)
     ) {
         self.defaultCertificate = defaultCertificate

@@ -76,13 +76,20 @@ extension ProxyConfiguration {
             if listeners.isEmpty { reader.report("listen", "no listener: add a [[listen]] table with an address") }
             for var listen in listeners {
                 var tls: ListenerTLSConfiguration?
+                var hasTLS = false
                 if var tlsReader = listen.table("tls") {
+                    hasTLS = true
                     tls = ListenerTLSConfiguration.decode(&tlsReader, baseDirectory: diagnostics.baseDirectory)
                     tlsReader.finish()
                 }
+                let h2c = listen.bool("h2c") ?? false
+                if h2c && hasTLS {
+                    listen.report("h2c", "h2c is HTTP/2 without TLS; a TLS listener offers HTTP/2 through ALPN ([listen.tls] http2)")
+                }
                 if let (host, port) = listen.hostPort("address") {
                     configuration.listeners.append(
-                        ListenerConfiguration(host: host, port: port, proxyProtocol: listen.bool("proxy_protocol") ?? false, tls: tls))
+                        ListenerConfiguration(
+                            host: host, port: port, proxyProtocol: listen.bool("proxy_protocol") ?? false, tls: tls, h2c: h2c))
                 } else {
                     _ = listen.bool("proxy_protocol")
                     if listen.table["address"] == nil { listen.report("address", "missing (e.g. address = \"127.0.0.1:8080\")") }

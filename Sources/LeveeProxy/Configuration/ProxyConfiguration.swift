@@ -70,12 +70,16 @@ public struct ListenerConfiguration: Sendable, Equatable {
     public var proxyProtocol: Bool
     /// Terminate TLS here (HTTPS, and HTTP/2 when offered by ALPN); nil serves plain HTTP/1.1.
     public var tls: ListenerTLSConfiguration?
+    /// A plain listener also takes cleartext HTTP/2 with prior knowledge (h2c: a connection that
+    /// opens with the HTTP/2 preface), with the HTTP/2 limits of a TLS listener's defaults.
+    public var h2c: Bool
 
-    public init(host: String, port: Int, proxyProtocol: Bool = false, tls: ListenerTLSConfiguration? = nil) {
+    public init(host: String, port: Int, proxyProtocol: Bool = false, tls: ListenerTLSConfiguration? = nil, h2c: Bool = false) {
         self.host = host
         self.port = port
         self.proxyProtocol = proxyProtocol
         self.tls = tls
+        self.h2c = h2c
     }
 }
 

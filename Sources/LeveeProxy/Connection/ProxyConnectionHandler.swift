@@ -251,7 +251,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
         let request = RequestContext(
             head: head, socketAddress: peer, proxyProtocolSource: proxyProtocolSource, routeName: entry.route.name,
-            isTLS: tls != nil, ja4: tls?.ja4, isCriticalRoute: entry.route.critical)
+            isTLS: tls?.isTLS == true, ja4: tls?.ja4, isCriticalRoute: entry.route.critical)
         switch runtime.filter.evaluate(request) {
         case .forward(let responseHeaders, let clientClass):
             if !responseHeaders.isEmpty { ex.extraResponseHeaders = responseHeaders.sendableFields() }
@@ -346,7 +346,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 into: &$0, chunked: ex.framing == .chunked, emptyBody: ex.framing == .none, method: ex.head.method,
                 hostRewrite: entry.hostRewrite, fallbackHost: entry.fallbackHost, clientIP: peerIP,
                 xForwardedFor: forwarding.xForwardedFor, xForwardedProto: forwarding.xForwardedProto,
-                scheme: tls == nil ? "http" : "https", via: runtime.viaValue)
+                scheme: tls?.isTLS == true ? "https" : "http", via: runtime.viaValue)
         }
 
         if expectsContinue && !ex.requestEnded && ex.framing != .none, let context {

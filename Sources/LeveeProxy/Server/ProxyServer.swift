@@ -284,21 +284,43 @@ public final class ProxyServer: Service, Sendable {
             try pipeline.addHandler(ByteToMessageHandler(ProxyProtocolDecoder()))
         }
         // --- TLS termination (see TLS/TLSPipeline.swift) ---
+        let onAbuse: (String) -> Void = { reason in
+            binding.context.value.runtime.filter.connectionAbused(socketAddress: remote, reason: reason)
+        }
         if let tlsContext = state.withLock({ $0.tlsContexts[index] }) {
             let info = TLSConnectionInfo()
             try TLSPipeline.configure(
                 channel, context: tlsContext, info: info, metrics: tlsMetrics, logger: logger,
                 http1: { [self] channel in try self.configureHTTP1(channel, binding: binding, tls: info) },
-                http2Stream: { [self] stream in
-                    let handler = ProxyConnectionHandler(
-                        loop: binding.context.value, guardHandler: nil, tls: info, logger: self.logger,
-                        accessLogger: self.accessLogger, streamDeadlines: info.streamDeadlines(on: stream.eventLoop))
-                    try stream.pipeline.syncOperations.addHandler(handler)
-                },
-                onAbuse: { reason in binding.context.value.runtime.filter.connectionAbused(socketAddress: remote, reason: reason) })
+                http2Stream: http2StreamInitializer(binding: binding, info: info), onAbuse: onAbuse)
+            return
+        }
+        // --- cleartext HTTP/2 with prior knowledge (h2c), beside HTTP/1.1 ---
+        if listener.h2c {
+            let info = TLSConnectionInfo(isTLS: false)
+            let configuration = TLSPipeline.http2Configuration(
+                maxConcurrentStreams: ListenerTLSConfiguration.defaultMaxConcurrentStreams,
+                maxResetsPerSecond: ListenerTLSConfiguration.defaultMaxResetsPerSecond)
+            try pipeline.addHandler(HTTP2PrefaceSniffer(timeout: limits.headerTimeout) { [self] http2 in
+                guard http2 else { return try self.configureHTTP1(channel, binding: binding, tls: nil) }
+                self.tlsMetrics.http2Connections.increment()
+                try TLSPipeline.configureHTTP2(
+                    channel, configuration: configuration, metrics: self.tlsMetrics, logger: self.logger,
+                    stream: self.http2StreamInitializer(binding: binding, info: info), onAbuse: onAbuse)
+            })
             return
         }
         try configureHTTP1(channel, binding: binding, tls: nil)
+    }
+
+    /// Puts a proxy handler on each HTTP/2 stream of a connection (`info`: its shared state).
+    private func http2StreamInitializer(binding: LoopBinding, info: TLSConnectionInfo) -> (any Channel) throws -> Void {
+        { [self] stream in
+            let handler = ProxyConnectionHandler(
+                loop: binding.context.value, guardHandler: nil, tls: info, logger: self.logger,
+                accessLogger: self.accessLogger, streamDeadlines: info.streamDeadlines(on: stream.eventLoop))
+            try stream.pipeline.syncOperations.addHandler(handler)
+        }
     }
 
     /// guard (timeouts) → HTTP/1.1 → proxy, on a plain connection or after a TLS handshake.

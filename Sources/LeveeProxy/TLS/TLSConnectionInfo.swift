@@ -30,7 +30,12 @@ final class TLSConnectionInfo {
         return made
     }
 
-    init() {}
+    /// False for a cleartext HTTP/2 (h2c) connection, which keeps the same per-connection state.
+    let isTLS: Bool
+
+    init(isTLS: Bool = true) {
+        self.isTLS = isTLS
+    }
 }
 
 @available(*, unavailable)

@@ -22,7 +22,8 @@ enum TLSPipeline {
             if negotiated == "h2" {
                 metrics.http2Connections.increment()
                 try TLSPipeline.configureHTTP2(
-                    channel, settings: settings, metrics: metrics, logger: logger, stream: http2Stream, onAbuse: onAbuse)
+                    channel, configuration: TLSPipeline.http2Configuration(settings), metrics: metrics, logger: logger,
+                    stream: http2Stream, onAbuse: onAbuse)
             } else {
                 try http1(channel)
             }
@@ -32,21 +33,27 @@ enum TLSPipeline {
 
     /// The HTTP/2 settings sent to clients and the limits enforced on them.
     static func http2Configuration(_ settings: ListenerTLSConfiguration) -> NIOHTTP2Handler.Configuration {
+        http2Configuration(maxConcurrentStreams: settings.maxConcurrentStreams, maxResetsPerSecond: settings.maxResetsPerSecond)
+    }
+
+    static func http2Configuration(maxConcurrentStreams: Int, maxResetsPerSecond: Int) -> NIOHTTP2Handler.Configuration {
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = nioDefaultSettings.filter { $0.parameter != .maxConcurrentStreams } + [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: settings.maxConcurrentStreams)
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams)
         ]
         var stream = NIOHTTP2Handler.StreamConfiguration()
-        stream.streamResetFrameRateLimit.maximumCount = settings.maxResetsPerSecond
+        stream.streamResetFrameRateLimit.maximumCount = maxResetsPerSecond
         stream.streamResetFrameRateLimit.windowLength = .seconds(1)
         return NIOHTTP2Handler.Configuration(connection: connection, stream: stream)
     }
 
-    private static func configureHTTP2(
-        _ channel: any Channel, settings: ListenerTLSConfiguration, metrics: TLSMetrics, logger: Logger,
+    /// HTTP/2 on `channel` (after TLS, or on a cleartext h2c connection): flush coalescing,
+    /// NIOHTTP2 with `configuration`'s limits, the rapid-reset guard, and per stream the HTTP/1
+    /// adapter and `stream`'s handler.
+    static func configureHTTP2(
+        _ channel: any Channel, configuration: NIOHTTP2Handler.Configuration, metrics: TLSMetrics, logger: Logger,
         stream: @escaping (any Channel) throws -> Void, onAbuse: @escaping (String) -> Void
     ) throws {
-        let configuration = TLSPipeline.http2Configuration(settings)
         // Stream channels live on the connection's event loop, so the closure can stay loop-bound.
         let makeStream = NIOLoopBound(stream, eventLoop: channel.eventLoop)
         let pipeline = channel.pipeline.syncOperations
