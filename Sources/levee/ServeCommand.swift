@@ -36,6 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Quick form: a per-address limit answered with 429, e.g. \"10/s burst 20\".")
     var limit: String?
 
+    @Flag(help: "Quick form: the listeners also take cleartext HTTP/2 with prior knowledge (h2c).")
+    var h2c = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -71,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
                 source = .file(config)
             } else {
                 source = .commandLine(try ProxyConfiguration.quickForm(
-                    listen: listen, upstreams: upstream, admin: admin, workers: workers, limit: limit,
+                    listen: listen, upstreams: upstream, admin: admin, workers: workers, limit: limit, h2c: h2c,
                     environment: ProcessInfo.processInfo.environment))
             }
             application = try LeveeApplication(source: source, registry: registry, logger: logger)

@@ -367,6 +367,9 @@ struct ConfigurationQuickFormTests {
         #expect(c.upstreams["upstream"]?.backends.map(\.port) == [9000, 9001])
         #expect(c.admin == AdminConfiguration(host: "127.0.0.1", port: 9901, token: "token-from-environment"))
         #expect(c.workers == 1)
+        let h2c = try ProxyConfiguration.quickForm(
+            listen: ["127.0.0.1:8080", "127.0.0.1:8081"], upstreams: ["127.0.0.1:9000"], admin: nil, workers: nil, h2c: true)
+        #expect(h2c.listeners.map(\.h2c) == [true, true])
     }
 
     @Test("--limit adds one per-address rule; a bad limit is named")

@@ -2,12 +2,13 @@ import Levee
 
 extension ProxyConfiguration {
     /// The configuration of `levee serve --listen ADDR --upstream URL [--admin ADDR] [--workers N]
-    /// [--limit "10/s burst 20"]`: one route `/` to one pool named `upstream` holding every
-    /// `--upstream`, defaults elsewhere; `limit` adds one per-address rule answered with 429.
-    /// Errors name the flag (`--upstream[0]`) instead of a line.
+    /// [--limit "10/s burst 20"] [--h2c]`: one route `/` to one pool named `upstream` holding every
+    /// `--upstream`, defaults elsewhere; `limit` adds one per-address rule answered with 429; `h2c`
+    /// lets the listeners take cleartext HTTP/2 too. Errors name the flag (`--upstream[0]`) instead
+    /// of a line.
     public static func quickForm(
         listen: [String], upstreams: [String], admin: String?, workers: Int?, limit: String? = nil,
-        environment: [String: String] = [:]
+        h2c: Bool = false, environment: [String: String] = [:]
     ) throws(ConfigurationErrors) -> ProxyConfiguration {
         let source = "command line"
         var errors: [ConfigurationError] = []
@@ -18,7 +19,7 @@ extension ProxyConfiguration {
         var configuration = ProxyConfiguration(listeners: [], routes: [])
         for (i, text) in (listen.isEmpty ? ["127.0.0.1:8080"] : listen).enumerated() {
             if let (host, port) = ConfigurationUnits.parseHostPort(text) {
-                configuration.listeners.append(ListenerConfiguration(host: host, port: port))
+                configuration.listeners.append(ListenerConfiguration(host: host, port: port, h2c: h2c))
             } else {
                 fail("--listen[\(i)]", "invalid address \"\(text)\" (expected host:port, e.g. 127.0.0.1:8080)")
             }
