@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A small Redis client: one pipelined connection, typed errors, timeouts and reconnects.
 ///
@@ -28,6 +29,8 @@ public final class RESPClient: Sendable {
     private let state: NIOLoopBoundBox<ConnectionState>
     private let counters = RESPClientCounters()
     private let logger: Logger
+    /// The TLS context of `configuration.tls`, made once (or why it could not be).
+    private let sslContext: Result<NIOSSLContext, any Error>?
 
     private enum Phase: Sendable {
         case idle
@@ -53,6 +56,7 @@ public final class RESPClient: Sendable {
         self.eventLoop = eventLoopGroup.next()
         self.logger = logger
         self.state = .makeBoxSendingValue(ConnectionState(), eventLoop: eventLoop)
+        self.sslContext = configuration.tls.map { tls in Result { try NIOSSLContext(configuration: tls) } }
     }
 
     /// The counters so far, safe to read from any thread.
@@ -169,11 +173,29 @@ public final class RESPClient: Sendable {
 
     private func startConnecting(queued: [RESPRequest]) {
         state.value.phase = .connecting(queued: queued)
+        var tls: (context: NIOSSLContext, serverName: String?, handshake: EventLoopPromise<Void>)?
+        switch sslContext {
+        case .none:
+            break
+        case .success(let context)?:
+            // SNI and the name checked: the configured one, else the host unless it is an address
+            // (then the certificate must carry the address).
+            let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
+            tls = (context, configuration.tlsServerName ?? (isAddress ? nil : configuration.host), eventLoop.makePromise())
+        case .failure(let error)?:
+            connectFailed(RESPError.connectFailed("TLS configuration: \(error)"), refused: true)
+            return
+        }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .channelInitializer { [tls] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
+                        try channel.pipeline.syncOperations.addHandler(RESPTLSHandshakeWaiter(promise: tls.handshake))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RESPDecoder()),
                         MessageToByteHandler(RESPEncoder()),
@@ -183,16 +205,33 @@ public final class RESPClient: Sendable {
             }
         // An address literal needs no resolver (getaddrinfo runs off the loop and can queue
         // behind other work); a host name goes through NIO's resolver.
-        let connecting: EventLoopFuture<any Channel>
+        var connecting: EventLoopFuture<any Channel>
         if let address = try? SocketAddress(ipAddress: configuration.host, port: configuration.port) {
             connecting = bootstrap.connect(to: address)
         } else {
             connecting = bootstrap.connect(host: configuration.host, port: configuration.port)
         }
+        if let handshake = tls?.handshake {
+            // Up only once the TLS handshake is done (within the connect timeout's budget again).
+            let deadline = eventLoop.scheduleTask(in: TimeAmount(configuration.connectTimeout)) {
+                handshake.fail(RESPError.connectFailed("TLS handshake timed out"))
+            }
+            handshake.futureResult.whenComplete { _ in deadline.cancel() }
+            connecting.whenFailure { handshake.fail($0) }
+            connecting = connecting.flatMap { channel in
+                handshake.futureResult.map { channel }.flatMapError { error in
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        }
         connecting.hop(to: eventLoop).whenComplete { result in
             switch result {
             case .success(let channel): self.connected(channel)
-            case .failure(let error): self.connectFailed(error)
+            case .failure(let error):
+                // A failed TLS handshake (certificate, name, versions) is a configuration problem too.
+                let tlsFailure = if case .connectFailed(let why)? = error as? RESPError { why.hasPrefix("TLS") } else { false }
+                self.connectFailed(error, refused: tlsFailure)
             }
         }
     }
@@ -261,7 +300,7 @@ public final class RESPClient: Sendable {
         state.value.failures += 1
         let metadata: Logger.Metadata = ["redis": "\(configuration)", "error": "\(reason)", "failures": "\(state.value.failures)"]
         if refused && state.value.failures == 1 {
-            logger.error("redis refused the connection's credentials or database; check [fleet]", metadata: metadata)
+            logger.error("redis refused the connection (TLS, credentials or database); check [fleet]", metadata: metadata)
         } else {
             logger.debug("cannot connect to redis", metadata: metadata)
         }

@@ -1,3 +1,5 @@
+import NIOSSL
+
 /// Where the Redis server is and how patient the client is with it.
 public struct RESPClientConfiguration: Sendable {
     /// Host name or address of the Redis server.
@@ -20,6 +22,12 @@ public struct RESPClientConfiguration: Sendable {
     public var username: String?
     /// The logical database chosen with `SELECT` on every new connection (0: Redis's default, no `SELECT`).
     public var database: Int
+    /// Speak TLS to the server (Redis `tls-port`, managed Redis with in-transit encryption) with
+    /// this client configuration (trust roots, versions); nil: plain TCP.
+    public var tls: TLSConfiguration?
+    /// The name the server's certificate must carry (and SNI); nil: `host` when it is a name, else
+    /// the certificate is checked against the address.
+    public var tlsServerName: String?
 
     /// A configuration for `host`:`port` with defaults suited to a rate limiter's Redis.
     public init(
@@ -31,7 +39,9 @@ public struct RESPClientConfiguration: Sendable {
         maximumQueuedWhileConnecting: Int = 1024,
         password: String? = nil,
         username: String? = nil,
-        database: Int = 0
+        database: Int = 0,
+        tls: TLSConfiguration? = nil,
+        tlsServerName: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -42,6 +52,8 @@ public struct RESPClientConfiguration: Sendable {
         self.password = password
         self.username = username
         self.database = database
+        self.tls = tls
+        self.tlsServerName = tlsServerName
     }
 
     /// The commands every new connection sends before any other (`AUTH`, then `SELECT`), each
@@ -59,7 +71,7 @@ public struct RESPClientConfiguration: Sendable {
 extension RESPClientConfiguration: CustomStringConvertible {
     /// For logs: the password is never shown.
     public var description: String {
-        var text = "redis \(host):\(port)"
+        var text = tls == nil ? "redis \(host):\(port)" : "rediss \(host):\(port)"
         if let username { text += " user \(username)" }
         if password != nil { text += " (password set)" }
         if database != 0 { text += " db \(database)" }

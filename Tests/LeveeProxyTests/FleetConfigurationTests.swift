@@ -162,6 +162,36 @@ struct FleetConfigurationTests {
         }
     }
 
+    @Test("[fleet] TLS: a CA file relative to the configuration, a server name; errors without tls = true")
+    func tlsSettings() throws {
+        let (directory, path) = try write("""
+            [fleet]
+            redis = "10.0.0.5:6380"
+            tls = true
+            tls_ca = "redis-ca.pem"
+            tls_server_name = "redis.internal"
+            """)
+        defer { directory.remove() }
+        _ = try directory.write("redis-ca.pem", "not parsed by levee check")
+        let fleet = try #require(try ProxyConfiguration.load(file: path, environment: [:]).filter.fleet)
+        #expect(fleet.tls && fleet.tlsCA == directory.path + "/redis-ca.pem" && fleet.tlsServerName == "redis.internal")
+        let client = fleet.clientConfiguration
+        #expect(client.tls != nil && client.tlsServerName == "redis.internal")
+        #expect("\(client)".hasPrefix("rediss 10.0.0.5:6380"))
+
+        let (report, badPath) = try check("""
+            [fleet]
+            redis = "127.0.0.1:6379"
+            tls_ca = "missing.pem"
+            tls_server_name = "x"
+            """)
+        #expect(report.lines == [
+            "\(badPath):7: fleet.tls_ca: needs tls = true",
+            "\(badPath):8: fleet.tls_server_name: needs tls = true",
+            "\(badPath): 2 errors",
+        ])
+    }
+
     @Test("bad [fleet] credentials are refused with the field and line")
     func badCredentials() throws {
         let (report, path) = try check("""

@@ -258,11 +258,14 @@ struct FleetAuthEndToEndTests {
     static let password = "fleet-e2e-secret"
     static let burst = 6
 
-    static func launch(directory: TemporaryDirectory, name: String, upstream: Int, redis: Int, password: String) async throws -> FleetEndToEndTests.Instance {
+    static func launch(
+        directory: TemporaryDirectory, name: String, upstream: Int, redis: Int, password: String, tlsCA: String? = nil
+    ) async throws -> FleetEndToEndTests.Instance {
         try await FleetEndToEndTests.launch(directory: directory, name: name, environment: ["LEVEE_TEST_REDIS_PASSWORD": password]) {
             FleetEndToEndTests.serverTables(proxyPort: $0, adminPort: $1, upstream: upstream) + """
                 [fleet]
                 redis = "127.0.0.1:\(redis)"
+                \(tlsCA.map { "tls = true\ntls_ca = \"\($0)\"\ntls_server_name = \"redis.test\"" } ?? "")
                 password_env = "LEVEE_TEST_REDIS_PASSWORD"
                 database = 2
                 key_prefix = "levee-auth:"
@@ -314,6 +317,28 @@ struct FleetAuthEndToEndTests {
         let logged = await waitUntil(timeout: .seconds(10)) { bad.logTail.contains("redis refused AUTH: WRONGPASS") }
         #expect(logged, "\(bad.logTail)")
         #expect(!bad.logTail.contains("not-the-password-42"), "the password must not be logged")
+        await upstream.shutdown()
+    }
+
+    @Test("TLS to Redis: limited through a TLS-only redis-server with AUTH")
+    func tlsRedis() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: AppSignalTests.binary), "build the levee executable first (swift build)")
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let pair = try certificates.make("redis.test")
+        let redis = try await RedisServerProcess.start(arguments: ["--requirepass", Self.password], tls: pair)
+        defer { redis.stop() }
+        let upstream = try await TestHTTPServer.start { _ in TestResponse(text: "ok") }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let instance = try await Self.launch(
+            directory: directory, name: "tls", upstream: upstream.port, redis: redis.port, password: Self.password,
+            tlsCA: pair.certificatePath)
+        defer { instance.stop() }
+        let responses = try await FleetEndToEndTests.send(instance, "/", client: "c1", count: Self.burst + 8)
+        let admitted = responses.count { $0.statusCode == 200 }
+        #expect((Self.burst - 1...Self.burst + 1).contains(admitted), "\(responses.map(\.statusCode))\n\(instance.logTail)")
+        #expect(responses.suffix(3).allSatisfy { $0.statusCode == 429 })
         await upstream.shutdown()
     }
 }

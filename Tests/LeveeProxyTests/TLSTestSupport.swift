@@ -1,5 +1,6 @@
 import Foundation
 import LeveeProxy
+import LeveeTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
@@ -7,52 +8,6 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 import Synchronization
-
-/// Self-signed certificates made by `openssl` at test time, in a fresh temporary directory.
-struct TestCertificates {
-    let directory: URL
-
-    struct Pair {
-        let certificatePath: String
-        let keyPath: String
-        /// The certificate as a server would present it.
-        func certificate() throws -> NIOSSLCertificate { try NIOSSLCertificate.fromPEMFile(certificatePath)[0] }
-    }
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("levee-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(at: directory) }
-
-    /// An EC P-256 certificate for `name` (CN and subjectAltName, plus `ipAddress` when given),
-    /// valid for a day.
-    func make(_ name: String, ipAddress: String? = nil) throws -> Pair {
-        let file = name.replacingOccurrences(of: "*", with: "wildcard")
-        let pair = Pair(
-            certificatePath: directory.appendingPathComponent("\(file).pem").path,
-            keyPath: directory.appendingPathComponent("\(file).key").path)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-            "-subj", "/CN=\(name)", "-addext", "subjectAltName=DNS:\(name)" + (ipAddress.map { ",IP:\($0)" } ?? ""),
-            "-keyout", pair.keyPath, "-out", pair.certificatePath,
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TLSTestError("openssl failed for \(name)") }
-        return pair
-    }
-}
-
-struct TLSTestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// A response as a test client saw it.
 struct TestHTTPResult: Sendable {

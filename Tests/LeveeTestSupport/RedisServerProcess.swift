@@ -32,8 +32,9 @@ public final class RedisServerProcess: Sendable {
     /// Starts `redis-server` on `port` (nil: a free loopback port) and returns once it accepts
     /// connections (polled with a deadline).
     /// `arguments` are added to the server's command line (e.g. `["--requirepass", "secret"]`).
+    /// `tls`: serve TLS only, with this certificate and key, on the port (clients not authenticated).
     public static func start(
-        port: Int? = nil, arguments: [String] = [], readyWithin: Duration = .seconds(10)
+        port: Int? = nil, arguments: [String] = [], tls: TestCertificates.Pair? = nil, readyWithin: Duration = .seconds(10)
     ) async throws -> RedisServerProcess {
         guard FileManager.default.isExecutableFile(atPath: executablePath) else {
             throw Failure(description: "\(executablePath) is missing: these tests need a real Redis server. "
@@ -48,6 +49,8 @@ public final class RedisServerProcess: Sendable {
         process.executableURL = URL(fileURLWithPath: executablePath)
         process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", directory.path, "--enable-debug-command", "local", "--logfile", directory.appendingPathComponent("redis.log").path] + arguments
+            + (tls.map { ["--port", "0", "--tls-port", "\(port)", "--tls-cert-file", $0.certificatePath, "--tls-key-file", $0.keyPath,
+                          "--tls-auth-clients", "no"] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

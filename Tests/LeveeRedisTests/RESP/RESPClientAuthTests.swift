@@ -9,15 +9,8 @@ import Testing
 struct RESPClientAuthTests {
     static let password = "pass word:with\r\nbytes"  // RESP bulk strings carry anything
 
-    static func client(
-        port: Int, password: String?, username: String? = nil, database: Int = 0
-    ) -> RESPClient {
-        RESPClient(
-            configuration: RESPClientConfiguration(
-                port: port, connectTimeout: .seconds(5), commandTimeout: .seconds(5),
-                backoff: RESPBackoff(initial: .milliseconds(10), maximum: .milliseconds(50)),
-                password: password, username: username, database: database),
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
+    static func client(port: Int, password: String?, username: String? = nil, database: Int = 0) -> RESPClient {
+        testRESPClient(port: port, password: password, username: username, database: database)
     }
 
     @Test("AUTH and SELECT run on every connection, reconnections included")

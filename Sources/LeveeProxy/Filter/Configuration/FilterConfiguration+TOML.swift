@@ -1,3 +1,4 @@
+import Foundation
 import Levee
 import TOMLKit
 
@@ -264,6 +265,19 @@ extension FilterConfiguration {
         if let v = r.int("database", &errors) {
             if v >= 0 && v <= 1_000_000 { settings.database = v }
             else { errors.append(r.error("database", "must be a Redis database number, 0 or more")) }
+        }
+        settings.tls = r.bool("tls", &errors) ?? false
+        if let v = r.string("tls_ca", &errors) {
+            // Relative to the configuration file, as [listen.tls] paths are.
+            let path = ListenerTLSConfiguration.resolve(v, (r.file as NSString).deletingLastPathComponent)
+            if !settings.tls { errors.append(r.error("tls_ca", "needs tls = true")) }
+            else if FileManager.default.isReadableFile(atPath: path) { settings.tlsCA = path }
+            else { errors.append(r.error("tls_ca", "file \"\(path)\" does not exist or is not readable")) }
+        }
+        if let v = r.string("tls_server_name", &errors) {
+            if !settings.tls { errors.append(r.error("tls_server_name", "needs tls = true")) }
+            else if v.isEmpty || v.utf8.contains(where: { $0 <= 0x20 }) { errors.append(r.error("tls_server_name", "must be a host name")) }
+            else { settings.tlsServerName = v }
         }
         if let v = r.string("key_prefix", &errors) {
             if v.utf8.count <= 64, v.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { settings.keyPrefix = v }

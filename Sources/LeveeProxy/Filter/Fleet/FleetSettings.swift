@@ -1,6 +1,7 @@
 import Levee
 import LeveeRESP
 import LeveeRedis
+import NIOSSL
 
 /// The `[fleet]` table: where the Redis that holds the fleet's global quotas is, and the lease
 /// defaults of rules with `scope = "global"` (docs/fleet.md).
@@ -11,6 +12,9 @@ import LeveeRedis
 /// password_env = "LEVEE_REDIS_PASSWORD"   # AUTH on connect (or `password = "…"`); optional
 /// username = "levee"     # an ACL user (Redis 6+); optional, needs a password
 /// database = 0           # SELECT on connect when not 0
+/// tls = true             # TLS to Redis (its tls-port, managed Redis); optional
+/// tls_ca = "redis-ca.pem"  # trust these CAs instead of the system's; optional
+/// tls_server_name = "redis.internal"  # the name the certificate must carry; optional
 /// key_prefix = "levee:"
 /// connect_timeout = "500ms"
 /// command_timeout = "250ms"
@@ -29,6 +33,12 @@ public struct FleetSettings: Sendable, Equatable {
     public var username: String?
     /// The Redis logical database (`SELECT`), 0 by default.
     public var database: Int
+    /// Speak TLS to Redis.
+    public var tls: Bool
+    /// PEM file of the CAs to trust for Redis's certificate (nil: the system's trust roots).
+    public var tlsCA: String?
+    /// The name Redis's certificate must carry (nil: the host when it is a name, else its address).
+    public var tlsServerName: String?
     /// Prepended to every Redis key (`levee:<rule>:<client key>`).
     public var keyPrefix: String
     public var connectTimeout: Duration
@@ -48,13 +58,17 @@ public struct FleetSettings: Sendable, Equatable {
         host: String = "127.0.0.1", port: Int = 6379, keyPrefix: String = "levee:",
         connectTimeout: Duration = .milliseconds(500), commandTimeout: Duration = .milliseconds(250),
         leaseSize: Int? = nil, initialCredit: Int = 1, failMode: FleetFailChoice = .closed,
-        failRetry: Duration = .milliseconds(200), password: String? = nil, username: String? = nil, database: Int = 0
+        failRetry: Duration = .milliseconds(200), password: String? = nil, username: String? = nil, database: Int = 0,
+        tls: Bool = false, tlsCA: String? = nil, tlsServerName: String? = nil
     ) {
         self.host = host
         self.port = port
         self.password = password
         self.username = username
         self.database = database
+        self.tls = tls
+        self.tlsCA = tlsCA
+        self.tlsServerName = tlsServerName
         self.keyPrefix = keyPrefix
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
@@ -66,9 +80,15 @@ public struct FleetSettings: Sendable, Equatable {
 
     /// The Redis client configuration these settings describe.
     public var clientConfiguration: RESPClientConfiguration {
-        RESPClientConfiguration(
+        var tlsConfiguration: TLSConfiguration?
+        if tls {
+            var client = TLSConfiguration.makeClientConfiguration()
+            if let tlsCA { client.trustRoots = .file(tlsCA) }
+            tlsConfiguration = client
+        }
+        return RESPClientConfiguration(
             host: host, port: port, connectTimeout: connectTimeout, commandTimeout: commandTimeout,
-            password: password, username: username, database: database)
+            password: password, username: username, database: database, tls: tlsConfiguration, tlsServerName: tlsServerName)
     }
 
     /// The lease rule of `rule` (which must have a limit and `scope = "global"`): its own options
