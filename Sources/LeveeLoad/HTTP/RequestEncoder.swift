@@ -1,3 +1,4 @@
+import Levee
 import NIOCore
 import NIOHTTP1
 
@@ -85,8 +86,12 @@ public enum ProxyProtocolHeader {
         if source.contains(":") {
             b.writeInteger(UInt8(0x21))  // AF_INET6, STREAM
             b.writeInteger(UInt16(36))
-            b.writeBytes(ipv6Bytes(source))
-            b.writeBytes(ipv6Bytes(destination.contains(":") ? destination : "::ffff:" + destination))
+            // IPv4-mapped for an IPv4 destination: the core's parser gives every address that form.
+            for address in [source, destination] {
+                let key = LimiterKey(address: address)
+                b.writeInteger(key?.high ?? 0)
+                b.writeInteger(key?.low ?? 0)
+            }
         } else {
             b.writeInteger(UInt8(0x11))  // AF_INET, STREAM
             b.writeInteger(UInt16(12))
@@ -98,9 +103,4 @@ public enum ProxyProtocolHeader {
         return b
     }
 
-    /// The 16 bytes of an IPv6 address (zeros if it does not parse).
-    static func ipv6Bytes(_ text: String) -> [UInt8] {
-        guard case .v6(let v6)? = try? SocketAddress(ipAddress: text, port: 0) else { return Array(repeating: 0, count: 16) }
-        return withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }  // copies the 16 bytes of a value copy
-    }
 }

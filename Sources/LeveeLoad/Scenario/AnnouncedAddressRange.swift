@@ -1,4 +1,4 @@
-import NIOCore
+import Levee
 
 /// Client addresses that are announced (in `X-Forwarded-For` or a PROXY protocol header) rather
 /// than bound: any IPv4 or IPv6 range, since no packet goes to or from them — the connection
@@ -37,25 +37,13 @@ public struct AnnouncedAddressRange: Sendable, Equatable {
             addressText = text[...]
             length = nil
         }
-        guard let address = try? SocketAddress(ipAddress: String(addressText), port: 0) else {
+        // The core's address parser: 128 bits, IPv4 in its IPv4-mapped form.
+        guard let address = LimiterKey(address: addressText) else {
             throw .invalidScenario("bad announce address \(addressText) (an IPv4 or IPv6 address, e.g. 2001:db8::/48)")
         }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        switch address {
-        case .v4(let v4):
-            family = .v4
-            low = UInt64(UInt32(bigEndian: v4.address.sin_addr.s_addr))
-        case .v6(let v6):
-            family = .v6
-            withUnsafeBytes(of: v6.address.sin6_addr) { raw in  // reads the 16 address bytes of a value copy
-                for (i, byte) in raw.enumerated() {
-                    if i < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
-                }
-            }
-        default:
-            throw .invalidScenario("bad announce address \(addressText)")
-        }
+        family = address.isIPv4 ? .v4 : .v6
+        var high = address.isIPv4 ? 0 : address.high
+        var low = address.isIPv4 ? address.low & 0xFFFF_FFFF : address.low
         let width = family == .v4 ? 32 : 128
         let prefix = length ?? width
         guard (0...width).contains(prefix) else { throw .invalidScenario("bad prefix length in announce range \(text)") }
@@ -106,16 +94,8 @@ public struct AnnouncedAddressRange: Sendable, Equatable {
                 if carry { high &+= 1 }
             }
         }
-        if family == .v4 {
-            let v = UInt32(truncatingIfNeeded: low)
-            return "\(v >> 24).\(v >> 16 & 255).\(v >> 8 & 255).\(v & 255)"
-        }
-        let groups = (0..<8).map { g -> String in
-            let word = g < 4 ? high >> UInt64(48 - 16 * g) : low >> UInt64(48 - 16 * (g - 4))
-            return String(word & 0xFFFF, radix: 16)
-        }
-        let full = groups.joined(separator: ":")
-        // The canonical (compressed) text, as the proxy will print it.
-        return (try? SocketAddress(ipAddress: full, port: 0))?.ipAddress ?? full
+        // The core's text (RFC 5952 for IPv6), as the proxy prints client addresses.
+        let key = family == .v4 ? LimiterKey(ipv4: UInt32(truncatingIfNeeded: low)) : LimiterKey(ipv6High: high, low: low)
+        return key.description
     }
 }
