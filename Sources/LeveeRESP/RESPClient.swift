@@ -183,7 +183,7 @@ public final class RESPClient: Sendable {
             let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
             tls = (context, configuration.tlsServerName ?? (isAddress ? nil : configuration.host), eventLoop.makePromise())
         case .failure(let error)?:
-            connectFailed(RESPError.connectFailed("TLS configuration: \(error)"), refused: true)
+            connectFailed(ConnectionRefused(reason: .connectFailed("TLS configuration: \(error)")))
             return
         }
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -228,10 +228,7 @@ public final class RESPClient: Sendable {
         connecting.hop(to: eventLoop).whenComplete { result in
             switch result {
             case .success(let channel): self.connected(channel)
-            case .failure(let error):
-                // A failed TLS handshake (certificate, name, versions) is a configuration problem too.
-                let tlsFailure = if case .connectFailed(let why)? = error as? RESPError { why.hasPrefix("TLS") } else { false }
-                self.connectFailed(error, refused: tlsFailure)
+            case .failure(let error): self.connectFailed(error)
             }
         }
     }
@@ -253,7 +250,7 @@ public final class RESPClient: Sendable {
             write(RESPRequest(command: step.command, promise: promise, timeout: TimeAmount(configuration.commandTimeout)), to: channel)
             return promise.futureResult.flatMapErrorThrowing { error in
                 guard case .server(_, let message)? = error as? RESPError else { throw error }
-                throw HandshakeRefused(reason: .connectFailed("redis refused \(step.name): \(message)"))
+                throw ConnectionRefused(reason: .connectFailed("redis refused \(step.name): \(message)"))
             }
         }
         EventLoopFuture.whenAllSucceed(replies, on: eventLoop).whenComplete { result in
@@ -262,11 +259,7 @@ public final class RESPClient: Sendable {
                 self.ready(channel)
             case .failure(let error):
                 channel.close(promise: nil)
-                if let refused = error as? HandshakeRefused {
-                    self.connectFailed(refused.reason, refused: true)
-                } else {
-                    self.connectFailed(error)
-                }
+                self.connectFailed(error)
             }
         }
     }
@@ -289,17 +282,18 @@ public final class RESPClient: Sendable {
         waiters.forEach { $0.succeed(()) }
     }
 
-    /// - Parameter refused: Redis answered but refused `AUTH` or `SELECT` (a configuration
-    ///   error, logged as such at the first failure of a streak; later retries log at debug).
-    private func connectFailed(_ error: any Error, refused: Bool = false) {
+    /// A `ConnectionRefused` (a configuration problem) is logged as an error at the first failure
+    /// of a streak; other failures and later retries at debug.
+    private func connectFailed(_ error: any Error) {
         guard case .connecting(let queued) = state.value.phase else { return }
         counters.connectFailures.add(1, ordering: .relaxed)
-        let reason = error as? RESPError ?? RESPError.connectFailed("\(error)")
+        let refused = error as? ConnectionRefused
+        let reason = refused?.reason ?? error as? RESPError ?? RESPError.connectFailed("\(error)")
         queued.forEach { $0.promise.fail(reason) }
         failConnectWaiters(reason)
         state.value.failures += 1
         let metadata: Logger.Metadata = ["redis": "\(configuration)", "error": "\(reason)", "failures": "\(state.value.failures)"]
-        if refused && state.value.failures == 1 {
+        if refused != nil && state.value.failures == 1 {
             logger.error("redis refused the connection (TLS, credentials or database); check [fleet]", metadata: metadata)
         } else {
             logger.debug("cannot connect to redis", metadata: metadata)
@@ -324,10 +318,6 @@ public final class RESPClient: Sendable {
         }
     }
 
-    /// Redis answered `AUTH` or `SELECT` with an error.
-    private struct HandshakeRefused: Error {
-        let reason: RESPError
-    }
 
     private func failConnectWaiters(_ error: any Error) {
         let waiters = state.value.connectWaiters

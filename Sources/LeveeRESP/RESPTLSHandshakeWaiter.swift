@@ -23,7 +23,7 @@ final class RESPTLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(RESPError.connectFailed("TLS: \(error)"))
+        promise.fail(ConnectionRefused(reason: .connectFailed("TLS: \(error)")))
         context.fireErrorCaught(error)
     }
 
@@ -34,3 +34,10 @@ final class RESPTLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandl
 
 @available(*, unavailable)
 extension RESPTLSHandshakeWaiter: Sendable {}
+
+/// The server answered but the connection cannot work as configured: Redis refused `AUTH` or
+/// `SELECT`, the TLS handshake failed (certificate, name, versions) or the TLS configuration is
+/// unusable. `RESPClient` fails callers with `reason` and logs it as a configuration error.
+struct ConnectionRefused: Error {
+    let reason: RESPError
+}
