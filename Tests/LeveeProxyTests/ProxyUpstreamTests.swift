@@ -88,14 +88,10 @@ import Testing
 
     @Test func shortUpstreamBodyClosesTheClientConnection() async throws {
         // A backend that promises 100 bytes, sends 10 and closes.
-        let liar = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ShortBodyResponder())
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        let proxy = try await ProxyHarness.start(backendPorts: [liar.localAddress!.port!])
+        let liar = try await ScriptedBackend.start([
+            "/": .init("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", thenClose: true)
+        ])
+        let proxy = try await ProxyHarness.start(backendPorts: [liar.port])
         let client = try await proxy.connect()
         try await client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         do {
@@ -106,7 +102,70 @@ import Testing
         }
         await client.close()
         await proxy.stop()
-        try await liar.close()
+        await liar.stop()
+    }
+
+    @Test func malformedUpstreamResponsesGive502AndTheClientConnectionCarriesOn() async throws {
+        let backend = try await ScriptedBackend.start([
+            "/both": .init("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+            "/folded": .init("HTTP/1.1 200 OK\r\nX-A: 1\r\n continued\r\nContent-Length: 2\r\n\r\nok"),
+            "/lengths": .init("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"),
+            "/chunk": .init("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokay\r\n0\r\n\r\n"),
+            "/good": .init("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood"),
+        ])
+        let proxy = try await ProxyHarness.start(backendPorts: [backend.port])
+        let client = try await proxy.connect()
+        for path in ["/both", "/folded", "/lengths"] {
+            try await client.send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
+            let response = try await client.readResponse(timeout: .seconds(5))
+            #expect(response.statusCode == 502, "\(path)")
+            try await client.send("GET /good HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await client.readResponse(timeout: .seconds(5)).bodyString == "good", "after \(path)")
+        }
+        // Bad framing after the head went out: the client's response cannot be completed.
+        try await client.send("GET /chunk HTTP/1.1\r\nHost: a\r\n\r\n")
+        _ = try await client.waitForClose(timeout: .seconds(5))
+        #expect(try await proxy.get("/good").bodyString == "good")
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func upstreamResponseFramingIsCarriedOver() async throws {
+        let backend = try await ScriptedBackend.start([
+            "/named": .init("HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: 1\r\nX-Public: 2\r\nContent-Length: 2\r\n\r\nok"),
+            "/eof": .init("HTTP/1.1 200 OK\r\nX-Kind: eof\r\n\r\nthe body ends with the connection", thenClose: true),
+            "/extra": .init("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokUNASKED"),
+            "/chunked": .init("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n"),
+            "/early": .init("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"),
+        ])
+        let proxy = try await ProxyHarness.start(backendPorts: [backend.port])
+        let client = try await proxy.connect()
+        func get(_ path: String) async throws -> RawHTTPResponse {
+            try await client.send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
+            return try await client.readResponse(timeout: .seconds(5))
+        }
+        let named = try await get("/named")
+        #expect(named.value("x-secret") == nil)  // hop-by-hop: named in the backend's Connection
+        #expect(named.value("x-public") == "2")
+        #expect(named.value("connection") == nil)
+        let connectionsBefore = backend.connections
+        #expect(try await get("/extra").bodyString == "ok")  // on the kept-alive connection
+        #expect(backend.connections == connectionsBefore)
+        // The connection that sent bytes nobody asked for is not reused; the next one is.
+        #expect(try await get("/named").statusCode == 200)
+        #expect(try await get("/named").statusCode == 200)
+        #expect(backend.connections == connectionsBefore + 1)
+        let eof = try await get("/eof")
+        #expect(eof.bodyString == "the body ends with the connection")
+        #expect(eof.value("transfer-encoding") == "chunked")  // re-framed for the kept-alive client
+        let chunked = try await get("/chunked")
+        #expect(chunked.bodyString == "abc")
+        let early = try await get("/early")
+        #expect(early.statusCode == 200 && early.bodyString == "final")
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
     }
 
     @Test func statusAndApplySwapRoutes() async throws {
@@ -162,13 +221,69 @@ import Testing
     }
 }
 
-/// Answers every request with a head announcing 100 bytes, then 10 bytes, then closes.
-private final class ShortBodyResponder: ChannelInboundHandler {
+/// A backend that answers each request (by its path) with fixed bytes, whatever HTTP they make:
+/// for tests of what the proxy does with responses NIO's encoder would never write.
+final class ScriptedBackend: Sendable {
+    struct Reply: Sendable {
+        let bytes: String
+        let thenClose: Bool
+        init(_ bytes: String, thenClose: Bool = false) {
+            self.bytes = bytes
+            self.thenClose = thenClose
+        }
+    }
+
+    private let channel: any Channel
+    private let accepted: NIOLockedValueBox<Int>
+    var port: Int { channel.localAddress?.port ?? 0 }
+    /// Connections accepted so far.
+    var connections: Int { accepted.withLockedValue { $0 } }
+
+    static func start(_ replies: [String: Reply]) async throws -> ScriptedBackend {
+        let accepted = NIOLockedValueBox(0)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                accepted.withLockedValue { $0 += 1 }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ScriptedResponder(replies: replies))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return ScriptedBackend(channel: channel, accepted: accepted)
+    }
+
+    private init(channel: any Channel, accepted: NIOLockedValueBox<Int>) {
+        self.channel = channel
+        self.accepted = accepted
+    }
+
+    func stop() async {
+        try? await channel.close()
+    }
+}
+
+/// Reads request heads (requests here have no body) and writes the reply for each one's path.
+private final class ScriptedResponder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
+    let replies: [String: ScriptedBackend.Reply]
+    private var received = ""
+
+    init(replies: [String: ScriptedBackend.Reply]) { self.replies = replies }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let reply = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
-        context.writeAndFlush(Self.wrapOutboundOut(reply)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        received += String(buffer: Self.unwrapInboundIn(data))
+        while let end = received.range(of: "\r\n\r\n") {
+            let head = received[..<end.lowerBound]
+            received = String(received[end.upperBound...])
+            let path = head.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+            let reply = replies[path] ?? .init("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            let written = context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: reply.bytes)))
+            if reply.thenClose {
+                written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                return
+            }
+        }
     }
 }
 

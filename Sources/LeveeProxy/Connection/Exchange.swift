@@ -44,7 +44,6 @@ final class Exchange {
     var answeredByUpstream = false
     var status: UInt = 0
     var clientKeepAlive: Bool
-    var upstreamReusable = false
     var sentAt: NIODeadline?
     var responseBytes = 0
     /// When the whole exchange times out (`timeouts.request`), checked by the connection's timer.

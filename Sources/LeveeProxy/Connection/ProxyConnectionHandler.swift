@@ -683,13 +683,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 extension ProxyConnectionHandler: UpstreamDelegate {
     var downstreamIsWritable: Bool { context?.channel.isWritable ?? true }
 
-    func upstreamResponseHead(_ head: HTTPResponseHead, from upstream: UpstreamHandler) {
+    func upstreamResponseHead(_ head: UpstreamResponseHead, from upstream: UpstreamHandler) {
         guard let context, let ex = exchange, ex.upstream === upstream else {
             upstream.close()
             return
         }
+        // Interim responses (1xx) never get here: the parser skips them (the proxy answers 100 itself).
         let code = head.status.code
-        if code >= 100 && code < 200 { return }  // informational: the proxy answered 100 itself
         ex.headerDeadline = nil
         upstream.backend.recordSuccess()
         if let sentAt = ex.sentAt {
@@ -699,7 +699,6 @@ extension ProxyConnectionHandler: UpstreamDelegate {
             loop.signals.upstreamResponded(nanoseconds: rtt, failed: code >= 500)
             ex.upstreamRTT = UInt64(max(0, rtt))
         }
-        ex.upstreamReusable = head.isKeepAlive
         ex.answeredByUpstream = true
         ex.responseStarted = true
         ex.status = code
@@ -732,9 +731,9 @@ extension ProxyConnectionHandler: UpstreamDelegate {
         if let context { output.flush(context) }
     }
 
-    func upstreamResponseEnd(_ trailers: HTTPHeaders?, from upstream: UpstreamHandler) {
+    func upstreamResponseEnd(_ trailers: HTTPHeaders?, reusable: Bool, from upstream: UpstreamHandler) {
         guard let ex = exchange, ex.upstream === upstream, ex.responseStarted else { return }
-        detachUpstream(ex, reusable: (ex.requestEnded || ex.framing == .none) && ex.upstreamReusable)
+        detachUpstream(ex, reusable: (ex.requestEnded || ex.framing == .none) && reusable)
         finish(ex, trailers: trailers)
     }
 

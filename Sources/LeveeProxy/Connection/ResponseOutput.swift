@@ -51,17 +51,22 @@ struct ResponseOutput {
     }
 
     /// Writes (or stages) the head of a response from the upstream: its fields without hop-by-hop
-    /// ones, plus `extra` and `Via` (see `writeDownstreamResponseFields`), and the `Connection`
-    /// field that `connection` gives for whether the upstream sent a `Content-Length`. On HTTP/1
-    /// the fields go straight into the head's bytes.
+    /// ones (see `UpstreamResponseHead.forEachForwardedField`), plus `extra` (the filter's
+    /// rate-limit fields) and `Via`, and the `Connection` field that `connection` gives for whether
+    /// the upstream sent a `Content-Length`. On HTTP/1 the fields are copied from the upstream's
+    /// bytes straight into the head's bytes.
     mutating func proxiedHead(
-        _ upstream: HTTPResponseHead, version: HTTPVersion, requestMethod: HTTPMethod, extra: HTTPHeaders, via: String?,
+        _ upstream: UpstreamResponseHead, version: HTTPVersion, requestMethod: HTTPMethod, extra: HTTPHeaders, via: String?,
         connection: (_ hasContentLength: Bool) -> String?, context: ChannelHandlerContext
     ) {
         guard mode == .bytes else {
             var headers = HTTPHeaders()
-            headers.reserveCapacity(upstream.headers.count + extra.count + 2)
-            let hasContentLength = upstream.headers.writeDownstreamResponseFields(into: &headers, extra: extra, via: via)
+            headers.reserveCapacity(upstream.fields.count + extra.count + 2)
+            let hasContentLength = upstream.forEachForwardedField(dropContentLength: false) { name, value in
+                headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+            }
+            for (name, value) in extra { headers.add(name: name, value: value) }
+            if let via { headers.add(name: "via", value: via) }
             // Hop-by-hop fields are gone, so `add` cannot duplicate a `Connection` field.
             if let value = connection(hasContentLength) { headers.add(name: "connection", value: value) }
             context.write(
@@ -73,10 +78,13 @@ struct ResponseOutput {
         let status = upstream.status
         bodySuppressed = requestMethod == .HEAD || requestMethod == .CONNECT
         let noBody = requestMethod == .CONNECT || !status.mayHaveResponseBody
-        var fields = WireFields(buffer: reusableBuffer(capacity: 512))
+        var fields = WireFields(buffer: reusableBuffer(capacity: 512 + upstream.bytes.readableBytes))
         fields.buffer.writeStatusLine(version: version, status: status)
-        let hasContentLength = upstream.headers.writeDownstreamResponseFields(
-            into: &fields, extra: extra, via: via, dropContentLength: noBody)
+        let hasContentLength = upstream.forEachForwardedField(dropContentLength: noBody) { name, value in
+            fields.buffer.writeField(name: name, value: value)
+        }
+        for (name, value) in extra { fields.add(name: name, value: value) }
+        if let via { fields.add(name: "via", value: via) }
         if let value = connection(hasContentLength) { fields.add(name: "connection", value: value) }
         // Framing as NIO's encoder does it (RFC 9112 §6): no body for 1xx, 204, 304 and CONNECT;
         // otherwise Content-Length if given, else chunked on HTTP/1.1, else the body ends with the

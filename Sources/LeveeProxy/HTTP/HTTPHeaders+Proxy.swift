@@ -110,35 +110,6 @@ extension HTTPHeaders {
         return expectsContinue
     }
 
-    /// The response fields to send the client, in one pass over the upstream's fields: hop-by-hop
-    /// fields and those named in `Connection` dropped, `extra` (the filter's rate-limit fields)
-    /// and `Via` added; `dropContentLength` for a response that has no body (204, 304). Returns
-    /// whether the upstream sent a `Content-Length`.
-    func writeDownstreamResponseFields<Sink: FieldSink>(
-        into out: inout Sink, extra: HTTPHeaders, via: String?, dropContentLength: Bool = false
-    ) -> Bool {
-        let connectionNamed = namesListedInConnection()
-        var hasContentLength = false
-        for (name, value) in self {
-            switch name.utf8.count {
-            case 2 where name.isFieldName("te"): continue
-            case 7 where name.isFieldName("trailer") || name.isFieldName("upgrade"): continue
-            case 10 where name.isFieldName("connection") || name.isFieldName("keep-alive"): continue
-            case 14 where name.isFieldName("content-length"):
-                hasContentLength = true
-                if dropContentLength { continue }
-            case 16 where name.isFieldName("proxy-connection"): continue
-            case 17 where name.isFieldName("transfer-encoding"): continue
-            default: break
-            }
-            if let connectionNamed, connectionNamed.contains(where: { name.equalsFieldName($0) }) { continue }
-            out.add(name: name, value: value)
-        }
-        for (name, value) in extra { out.add(name: name, value: value) }
-        if let via { out.add(name: "via", value: via) }
-        return hasContentLength
-    }
-
     /// Lower-cased field names listed in `Connection` other than `close` and `keep-alive`
     /// (nil, allocating nothing, in the usual case).
     private func namesListedInConnection() -> [String]? {
@@ -183,18 +154,7 @@ extension ByteBuffer {
     mutating func writeField(name: String, value: String) {
         let done: Void?? = name.utf8.withContiguousStorageIfAvailable { name in
             value.utf8.withContiguousStorageIfAvailable { value in
-                let size = name.count + value.count + 4
-                // Copies the two borrowed UTF-8 views into the buffer's reserved bytes, in bounds.
-                writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
-                    UnsafeMutableRawBufferPointer(rebasing: out[0..<name.count]).copyMemory(from: UnsafeRawBufferPointer(name))
-                    out[name.count] = UInt8(ascii: ":")
-                    out[name.count + 1] = UInt8(ascii: " ")
-                    UnsafeMutableRawBufferPointer(rebasing: out[(name.count + 2)..<(size - 2)])
-                        .copyMemory(from: UnsafeRawBufferPointer(value))
-                    out[size - 2] = UInt8(ascii: "\r")
-                    out[size - 1] = UInt8(ascii: "\n")
-                    return size
-                }
+                writeField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
             }
         }
         guard case .some(.some) = done else {  // not contiguous UTF-8 (a bridged string): piece by piece
@@ -203,6 +163,21 @@ extension ByteBuffer {
             writeString(value)
             writeStaticString("\r\n")
             return
+        }
+    }
+
+    /// One field from borrowed bytes (a `String`'s UTF-8 or a parsed head's), in one write.
+    mutating func writeField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let size = name.count + value.count + 4
+        // Copies the two borrowed byte ranges into the buffer's reserved bytes, in bounds.
+        writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+            UnsafeMutableRawBufferPointer(rebasing: out[0..<name.count]).copyMemory(from: name)
+            out[name.count] = UInt8(ascii: ":")
+            out[name.count + 1] = UInt8(ascii: " ")
+            UnsafeMutableRawBufferPointer(rebasing: out[(name.count + 2)..<(size - 2)]).copyMemory(from: value)
+            out[size - 2] = UInt8(ascii: "\r")
+            out[size - 1] = UInt8(ascii: "\n")
+            return size
         }
     }
 

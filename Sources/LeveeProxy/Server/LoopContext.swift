@@ -154,11 +154,8 @@ final class LoopContext {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler(for: backend.address)) }
-                    // NIO's response decoder only: `UpstreamHandler` writes requests as bytes.
-                    // No outbound validator: see `configureHTTP1` in ProxyServer.
-                    let decoder = UpstreamResponseDecoder()
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(backend: backend, decoder: decoder))
+                    // One handler: it parses responses in place and writes requests as bytes.
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(backend: backend))
                 }
             }
         if let address = backend.socketAddress {

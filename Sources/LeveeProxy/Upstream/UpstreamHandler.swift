@@ -4,9 +4,10 @@ import NIOHTTP1
 /// What an upstream connection reports to the client-side handler it currently serves.
 /// Both live on the same event loop, so calls are plain synchronous method calls.
 protocol UpstreamDelegate: AnyObject {
-    func upstreamResponseHead(_ head: HTTPResponseHead, from upstream: UpstreamHandler)
+    func upstreamResponseHead(_ head: UpstreamResponseHead, from upstream: UpstreamHandler)
     func upstreamResponseBody(_ body: ByteBuffer, from upstream: UpstreamHandler)
-    func upstreamResponseEnd(_ trailers: HTTPHeaders?, from upstream: UpstreamHandler)
+    /// `reusable`: the backend keeps the connection open and sent nothing after this response.
+    func upstreamResponseEnd(_ trailers: HTTPHeaders?, reusable: Bool, from upstream: UpstreamHandler)
     func upstreamReadComplete(from upstream: UpstreamHandler)
     /// The connection failed or closed while serving this delegate.
     func upstreamFailed(_ error: (any Error)?, from upstream: UpstreamHandler)
@@ -15,14 +16,15 @@ protocol UpstreamDelegate: AnyObject {
     var downstreamIsWritable: Bool { get }
 }
 
-/// The last handler of an upstream (proxy → backend) connection: hands response parts to the
-/// current delegate and only reads from the backend while the client can take more bytes.
+/// The handler of an upstream (proxy → backend) connection: parses responses in place
+/// (`UpstreamResponseParser`), hands their parts to the current delegate, and only reads from the
+/// backend while the client can take more bytes.
 ///
 /// Requests are written as bytes (there is no NIO request encoder on this pipeline): a request's
-/// head, its end and a small body leave in one buffer and one pipeline write. The decoder is told
+/// head, its end and a small body leave in one buffer and one pipeline write. The parser is told
 /// each request's method (a response to HEAD has no body).
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = Never
     typealias OutboundOut = ByteBuffer
 
@@ -42,7 +44,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// schedules nothing.
     private var idleTimer = EarliestDeadlineTimer()
 
-    private let decoder: UpstreamResponseDecoder
+    private var parser = UpstreamResponseParser()
     /// Bytes of the current request not yet written (see `flush`).
     private var pending: ByteBuffer?
     private var chunked = false
@@ -50,9 +52,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// Bodies up to this size are copied behind the head rather than written as another buffer.
     static let coalesceLimit = 8 * 1024
 
-    init(backend: Backend, decoder: UpstreamResponseDecoder) {
+    init(backend: Backend) {
         self.backend = backend
-        self.decoder = decoder
     }
 
     /// Kept from channel events: asked for every pooled connection taken (the channel's own
@@ -79,10 +80,28 @@ final class UpstreamHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
-        switch Self.unwrapInboundIn(data) {
-        case .head(let head): delegate.upstreamResponseHead(head, from: self)
-        case .body(let body): delegate.upstreamResponseBody(body, from: self)
-        case .end(let trailers): delegate.upstreamResponseEnd(trailers, from: self)
+        parser.append(Self.unwrapInboundIn(data))
+        do {
+            // The delegate is asked again after every event: it may park or close this connection,
+            // or (pipelining) hand it the next request, whose response these bytes cannot be.
+            var current: (any UpstreamDelegate)? = delegate
+            while let delegate = current, let event = try parser.next() {
+                switch event {
+                case .head(let head): delegate.upstreamResponseHead(head, from: self)
+                case .body(let body): delegate.upstreamResponseBody(body, from: self)
+                case .end(let trailers, let reusable):
+                    delegate.upstreamResponseEnd(trailers, reusable: reusable, from: self)
+                    if parser.hasBufferedBytes {
+                        // Bytes after the response (`reusable` was false): nothing asked for them.
+                        parser = UpstreamResponseParser()
+                        context.close(promise: nil)
+                        return
+                    }
+                }
+                current = self.delegate === delegate ? delegate : nil
+            }
+        } catch {
+            errorCaught(context: context, error: error)
         }
     }
 
@@ -100,6 +119,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         isActive = false
         cancelIdleTimer()
+        if let delegate, parser.endsAtClose {
+            // A body without a length ends with the connection.
+            delegate.upstreamResponseEnd(nil, reusable: false, from: self)
+        }
         if let delegate {
             self.delegate = nil
             delegate.upstreamFailed(nil, from: self)
@@ -131,10 +154,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     /// Stages a request head already in wire form (`bytes`, see `requestHeadBytes`) answering
-    /// `request` (its method tells the decoder whether the response has a body); `chunkedBody`:
+    /// `request` (its method tells the parser whether the response has a body); `chunkedBody`:
     /// its fields say `Transfer-Encoding: chunked`.
     func sendHead(_ bytes: ByteBuffer, for request: HTTPRequestHead, chunkedBody: Bool) {
-        decoder.expectResponse(to: request)
+        parser.expectResponse(toHEAD: request.method == .HEAD)
         chunked = chunkedBody
         if var buffer = takePending() {
             buffer.writeImmutableBuffer(bytes)
