@@ -23,11 +23,12 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
     private var deadlineTimer = EarliestDeadlineTimer()
     private var rateTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
-    /// Told first when the server starts draining (before NIO's pipelining handler takes the
-    /// event), so that the response in progress carries `Connection: close`.
+    /// The HTTP/1 handler behind this one: handed the bytes read directly (it parses them; no
+    /// pipeline hop or boxed part per read), and told first when the server starts draining, so
+    /// that the response in progress carries `Connection: close`.
     /// Strong (both handlers go with the pipeline): a weak reference would move the client
     /// handler's reference count to a side table, slowing its every retain and release.
-    var drainListener: ProxyConnectionHandler?
+    var http: ProxyConnectionHandler?
     /// Bytes read on this connection (for the bytes-in counter).
     private(set) var bytesReceived = 0
 
@@ -49,25 +50,29 @@ final class ConnectionGuardHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
-        drainListener = nil  // it holds this handler too
+        http = nil  // it holds this handler too
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimers()
-        drainListener = nil
+        http = nil
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let count = Self.unwrapInboundIn(data).readableBytes
-        bytesReceived &+= count
-        run(machine.bytesReceived(count))
-        context.fireChannelRead(data)
+        let bytes = Self.unwrapInboundIn(data)
+        bytesReceived &+= bytes.readableBytes
+        run(machine.bytesReceived(bytes.readableBytes))
+        if let http {
+            http.receive(bytes: bytes)
+        } else {
+            context.fireChannelRead(data)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent { drainListener?.serverIsDraining() }
+        if event is ChannelShouldQuiesceEvent { http?.serverIsDraining() }
         context.fireUserInboundEventTriggered(event)
     }
 

@@ -5,7 +5,9 @@ import NIOCore
 import NIOExtras
 import NIOHTTP1
 
-/// The client side of the proxy, after NIO's HTTP/1.1 decoder and encoder. For each request:
+/// The client side of the proxy: on HTTP/1 it parses requests itself (`HTTP1RequestParser`, fed
+/// by the connection's guard) and frames responses itself (`ResponseOutput`); on an HTTP/2 stream
+/// it takes NIO's request parts. For each request:
 /// validate the head, choose the route, ask the filter, then stream the request to a pooled
 /// upstream connection and the response back, with back-pressure both ways (reads on one side
 /// only while the other side is writable).
@@ -39,8 +41,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private enum PipelinedEvent {
         case part(HTTPServerRequestPart)
-        case parserError(HTTPParserError)
+        case malformed(MessageSyntaxError)
     }
+    /// HTTP/1 only: the request parser, fed by `receive(bytes:)`.
+    private var requestParser: HTTP1RequestParser?
     private var pendingRead = false
     private var quiescing = false
     private var upstreamNeedsFlush = false
@@ -69,6 +73,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         self.logger = logger
         self.accessLogger = accessLogger
         self.output = ResponseOutput(mode: guardHandler == nil ? .parts : .bytes)
+        if guardHandler != nil { self.requestParser = HTTP1RequestParser(limits: loop.runtime.configuration.limits) }
     }
 
     // MARK: channel events
@@ -88,8 +93,31 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         self.context = nil
     }
 
+    /// HTTP/2 streams: request parts from NIO's codec.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = Self.unwrapInboundIn(data)
+        deliver(Self.unwrapInboundIn(data))
+    }
+
+    /// HTTP/1: bytes read by the connection, handed over by its guard (no pipeline hop, no boxed
+    /// parts). Parsed here, each part delivered as it comes.
+    func receive(bytes: ByteBuffer) {
+        requestParser?.append(bytes)
+        while context != nil {
+            let part: HTTPServerRequestPart?
+            do {
+                part = try requestParser?.next()
+            } catch let error as MessageSyntaxError {
+                malformedRequest(error)
+                return
+            } catch {
+                return
+            }
+            guard let part else { return }
+            deliver(part)
+        }
+    }
+
+    private func deliver(_ part: HTTPServerRequestPart) {
         // The current request is complete: anything now belongs to a later (pipelined) request.
         if !pipelined.isEmpty || exchange?.requestEnded == true {
             pipelined.append(.part(part))
@@ -113,7 +141,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         while !pipelined.isEmpty, context != nil, exchange?.requestEnded != true {
             switch pipelined.removeFirst() {
             case .part(let part): receive(part)
-            case .parserError(let error): answerParserError(error)
+            case .malformed(let error): answerMalformed(error)
             }
         }
         deliveringPipelined = false
@@ -157,22 +185,23 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parserError = error as? HTTPParserError {
-            if !pipelined.isEmpty || exchange?.requestEnded == true {
-                pipelined.append(.parserError(parserError))  // it belongs to a later request
-            } else {
-                answerParserError(parserError)
-            }
-            return
-        }
         logger.debug("client connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
 
-    /// Bad framing (both lengths, bad chunking …) or oversized head: answer once, close.
-    private func answerParserError(_ parserError: HTTPParserError) {
+    private func malformedRequest(_ error: MessageSyntaxError) {
+        if !pipelined.isEmpty || exchange?.requestEnded == true {
+            pipelined.append(.malformed(error))  // it belongs to a later request
+        } else {
+            answerMalformed(error)
+        }
+    }
+
+    /// Bad syntax or chunking, or an oversized head: answer once, close.
+    private func answerMalformed(_ error: MessageSyntaxError) {
         guard let context else { return }
-        let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+        logger.debug("malformed request", metadata: ["reason": "\(error.reason)"])
+        let status: HTTPResponseStatus = error.tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
         if let exchange {
             if exchange.responseStarted {
                 context.close(promise: nil)

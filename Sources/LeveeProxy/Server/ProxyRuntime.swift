@@ -8,8 +8,6 @@ final class ProxyRuntime: Sendable {
     let router: Router
     let pools: [String: UpstreamPool]
     let filter: any RequestFilter
-    /// Limits for NIO's request decoder (header bytes and count; the request target is a field).
-    let decoderLimits: NIOHTTPDecoderLimitConfiguration
     /// `Via` value toward upstreams and clients ("1.1 levee"), precomputed.
     let viaValue: String?
 
@@ -32,12 +30,6 @@ final class ProxyRuntime: Sendable {
             guard let pool = pools[route.upstream] else { return nil }
             return Router.Entry(route: route, host: route.host.map(Router.normalize), pool: pool)
         })
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        let l = configuration.limits
-        limits.maxHeaderFieldSize = max(l.maxRequestLineBytes, l.maxHeaderBytes)
-        limits.maxHeaderListSize = l.maxRequestLineBytes + l.maxHeaderBytes
-        limits.maxHeaderFieldCount = l.maxHeaderCount
-        self.decoderLimits = limits
         // Validation refuses an unsendable `via`; one that bypassed it is left out, not sent.
         self.viaValue = configuration.forwarding.via.map { "1.1 \($0)" }.flatMap { $0.isSendableFieldValue ? $0 : nil }
     }

@@ -323,7 +323,7 @@ public final class ProxyServer: Service, Sendable {
         }
     }
 
-    /// guard (timeouts) → HTTP/1.1 → proxy, on a plain connection or after a TLS handshake.
+    /// guard (timeouts) → proxy (which parses HTTP/1 itself), on a plain connection or after a TLS handshake.
     private func configureHTTP1(_ channel: any Channel, binding: LoopBinding, tls: TLSConnectionInfo?) throws {
         let loop = binding.context.value
         let runtime = loop.runtime
@@ -331,13 +331,12 @@ public final class ProxyServer: Service, Sendable {
         let pipeline = channel.pipeline.syncOperations
         let guardHandler = ConnectionGuardHandler(limits: limits, idleTimeout: runtime.configuration.timeouts.idle)
         try pipeline.addHandler(guardHandler)
-        // Only NIO's request decoder: `ProxyConnectionHandler` frames and writes responses itself
-        // (see ResponseOutput). Parsed fields are valid by construction, so no validator either.
-        try pipeline.addHandler(
-            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: runtime.decoderLimits)))
+        // No NIO codec: the guard hands the bytes to `ProxyConnectionHandler`, which parses
+        // requests (HTTP1RequestParser) and frames responses (ResponseOutput) itself. Parsed
+        // fields are valid by construction, so no outbound validator either.
         let handler = ProxyConnectionHandler(
             loop: loop, guardHandler: guardHandler, tls: tls, logger: logger, accessLogger: accessLogger)
-        guardHandler.drainListener = handler
+        guardHandler.http = handler
         try pipeline.addHandler(handler)
     }
 }
