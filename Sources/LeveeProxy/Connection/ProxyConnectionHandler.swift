@@ -106,10 +106,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             let part: HTTPServerRequestPart?
             do {
                 part = try requestParser?.next()
-            } catch let error as MessageSyntaxError {
-                malformedRequest(error)
-                return
             } catch {
+                // The parser throws only `MessageSyntaxError`; it parses nothing more after one.
+                malformedRequest(error as? MessageSyntaxError ?? MessageSyntaxError(reason: "\(error)"))
                 return
             }
             guard let part else { return }
