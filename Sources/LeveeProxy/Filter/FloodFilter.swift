@@ -143,7 +143,8 @@ public final class FloodFilter: RequestFilter {
             return verifyChallenge(facts, accept: accept)
         }
 
-        let clientClass = classifier.classify(facts, now: now, wallSeconds: wallClock())
+        var activeBan: BanList.Ban?
+        let clientClass = classifier.classify(facts, now: now, wallSeconds: wallClock(), ban: &activeBan)
         facts.clientClass = clientClass
         found = clientClass
         classCounters[clientClass.rank].add(1, stripe: stripe)
@@ -151,7 +152,7 @@ public final class FloodFilter: RequestFilter {
         topTalkers.record(clientKey, stripe: stripe)
         if let ja4 = request.ja4 { talkerFingerprints.record(clientKey, ja4: ja4, stripe: stripe) }
 
-        if clientClass == .banned, let address = identity.address, let ban = bans.activeBan(for: address, now: now) {
+        if clientClass == .banned, let ban = activeBan {
             refusedWhileBanned.add(1, stripe: stripe)
             // The flood path: a prebuilt answer, only `Retry-After` changes.
             var response = Self.mentionsHTML(accept) && AcceptPreference.prefersHTML(accept) ? bannedHTML : bannedJSON

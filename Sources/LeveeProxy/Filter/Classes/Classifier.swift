@@ -32,11 +32,20 @@ public struct Classifier: Sendable {
     /// The class of the client at `address` sending `facts`; `now` is the limiter clock
     /// (bans, offences), `wallSeconds` Unix time (cookie expiry).
     public func classify(_ facts: RequestFacts, now: UInt64, wallSeconds: Int64) -> ClientClass {
+        var ban: BanList.Ban?
+        return classify(facts, now: now, wallSeconds: wallSeconds, ban: &ban)
+    }
+
+    /// `classify`, also giving the ban found for a `banned` client (so it is looked up once).
+    func classify(_ facts: RequestFacts, now: UInt64, wallSeconds: Int64, ban found: inout BanList.Ban?) -> ClientClass {
         guard let address = facts.address else {
             return isTrustedByToken(facts) ? .trusted : .unknown
         }
         if trustedNetworks.contains(address) || isTrustedByToken(facts) { return .trusted }
-        if bans.activeBan(for: address, now: now) != nil { return .banned }
+        if let ban = bans.activeBan(for: address, now: now) {
+            found = ban
+            return .banned
+        }
         if let cookie = facts.cookie(challenge.settings.cookieName),
            case .success = challenge.validateClearance(cookie, client: address, now: wallSeconds) {
             return .verified
