@@ -21,7 +21,7 @@ struct HTTP1RequestParser {
     let maxHeadBytes: Int
     let maxFields: Int
 
-    private var buffer: ByteBuffer?
+    private var buffer = UnparsedBytes()
     private var body: MessageBodyDecoder
     private var fields: [HeadField] = []
     /// After an error or a head whose framing is refused: nothing more comes out.
@@ -36,26 +36,18 @@ struct HTTP1RequestParser {
     }
 
     mutating func append(_ bytes: ByteBuffer) {
-        guard !stopped else { return }
-        guard var pending = buffer else {
-            buffer = bytes
-            return
-        }
-        buffer = nil  // so that `pending` is the only reference and the write need not copy
-        pending.writeImmutableBuffer(bytes)
-        buffer = pending
+        if !stopped { buffer.append(bytes) }
     }
 
     /// The next part, or nil when more bytes are needed (or parsing stopped).
     mutating func next() throws -> HTTPServerRequestPart? {
         guard !stopped else { return nil }
-        guard var input = buffer else {
+        guard var input = buffer.take() else {
             guard body.endIsDue else { return nil }  // a request without a body ends with its head
             body.reset()
             return .end(nil)
         }
-        buffer = nil
-        defer { buffer = stopped || input.readableBytes == 0 ? nil : input }
+        defer { stopped ? buffer.removeAll() : buffer.keep(input) }
         do {
             if body.isIdle {
                 return try parseHead(&input).map { .head($0) }

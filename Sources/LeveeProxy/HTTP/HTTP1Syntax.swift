@@ -83,6 +83,35 @@ enum FieldScanner {
     }
 }
 
+/// Bytes read and not yet parsed. Empty means nil, so that a drained read buffer is released.
+struct UnparsedBytes {
+    private var bytes: ByteBuffer?
+
+    var isEmpty: Bool { (bytes?.readableBytes ?? 0) == 0 }
+
+    mutating func append(_ more: ByteBuffer) {
+        guard var pending = bytes else {
+            bytes = more  // the usual case: the read buffer itself, not a copy
+            return
+        }
+        bytes = nil  // so that `pending` is the only reference and the write need not copy
+        pending.writeImmutableBuffer(more)
+        bytes = pending
+    }
+
+    /// The bytes, taken out (nil if none): parse them, then `keep` what is left.
+    mutating func take() -> ByteBuffer? {
+        defer { bytes = nil }
+        return bytes
+    }
+
+    mutating func keep(_ rest: ByteBuffer) {
+        bytes = rest.readableBytes > 0 ? rest : nil
+    }
+
+    mutating func removeAll() { bytes = nil }
+}
+
 /// A message body as it arrives: a known length, chunks (RFC 9112 §7.1; extensions ignored,
 /// trailers kept), or everything until the peer closes. Pieces come out as slices of the input.
 struct MessageBodyDecoder {
@@ -269,6 +298,17 @@ extension Collection<UInt8> {
             }
             return true
         }
+    }
+
+    /// Whether these bytes equal `lowercased` (a name known at run time) ignoring ASCII case.
+    func equalsFieldName(runtime lowercased: String) -> Bool {
+        guard count == lowercased.utf8.count else { return false }
+        var other = lowercased.utf8.makeIterator()
+        for byte in self {
+            let folded = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+            if folded != other.next() { return false }
+        }
+        return true
     }
 }
 

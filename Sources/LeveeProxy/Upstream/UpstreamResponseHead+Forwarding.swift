@@ -46,16 +46,3 @@ extension UpstreamResponseHead {
         return names
     }
 }
-
-extension Collection<UInt8> {
-    /// Whether these bytes equal `lowercased` (a name known at run time) ignoring ASCII case.
-    func equalsFieldName(runtime lowercased: String) -> Bool {
-        guard count == lowercased.utf8.count else { return false }
-        var other = lowercased.utf8.makeIterator()
-        for byte in self {
-            let folded = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-            if folded != other.next() { return false }
-        }
-        return true
-    }
-}

@@ -57,8 +57,7 @@ struct UpstreamResponseParser {
     static let maxHeadBytes = 80 * 1024
     static let maxFields = 1000
 
-    /// Bytes read and not yet consumed (nil when there are none, so a drained read buffer is freed).
-    private var buffer: ByteBuffer?
+    private var buffer = UnparsedBytes()
     private var body = MessageBodyDecoder(bareLineFeeds: true, maxTrailerBytes: maxHeadBytes, maxTrailerFields: maxFields)
     private var toHEAD = false
     private var keepAlive = false
@@ -70,31 +69,22 @@ struct UpstreamResponseParser {
         self.toHEAD = toHEAD
     }
 
-    var hasBufferedBytes: Bool { (buffer?.readableBytes ?? 0) > 0 }
+    var hasBufferedBytes: Bool { !buffer.isEmpty }
 
     /// Whether the response in progress ends when the backend closes (read until close).
     var endsAtClose: Bool { body.endsAtClose }
 
-    mutating func append(_ bytes: ByteBuffer) {
-        guard var pending = buffer else {
-            buffer = bytes
-            return
-        }
-        buffer = nil  // so that `pending` is the only reference and the write need not copy
-        pending.writeImmutableBuffer(bytes)
-        buffer = pending
-    }
+    mutating func append(_ bytes: ByteBuffer) { buffer.append(bytes) }
 
     /// The next event, or nil when more bytes are needed.
     mutating func next() throws -> Event? {
-        guard var input = buffer else {
+        guard var input = buffer.take() else {
             // With nothing buffered, only an end that is due can come out.
             guard body.endIsDue else { return nil }
             body.reset()
             return .end(trailers: nil, reusable: keepAlive)
         }
-        buffer = nil
-        defer { buffer = input.readableBytes > 0 ? input : nil }
+        defer { buffer.keep(input) }
         while body.isIdle {
             guard input.readableBytes > 0 else { return nil }
             switch try parseHead(&input) {
