@@ -42,7 +42,7 @@ private func refusal(_ text: String, toHEAD: Bool = false) -> String? {
     do {
         _ = try parse(text, toHEAD: toHEAD)
         return nil
-    } catch let error as UpstreamResponseParser.Invalid {
+    } catch let error as MessageSyntaxError {
         return error.reason
     } catch {
         return "\(error)"

@@ -77,10 +77,10 @@ struct HTTP1RequestParser {
             return nil
         }
         let bytes = input.readSlice(length: scan.length)!
-        let method = bytes.withUnsafeReadableBytes { raw in Self.method(raw[scan.method]) }
-        // Methods llhttp knows (NIO's `HTTPMethod` cases), as before: anything else is a 400.
-        if case .RAW = method { throw MessageSyntaxError(reason: "unknown method") }
-        let head = bytes.withUnsafeReadableBytes { raw in
+        let head = try bytes.withUnsafeReadableBytes { raw in
+            let method = Self.method(raw[scan.method])
+            // Methods llhttp knows (NIO's `HTTPMethod` cases), as before: anything else is a 400.
+            if case .RAW = method { throw MessageSyntaxError(reason: "unknown method") }
             var headers = HTTPHeaders()
             headers.reserveCapacity(fields.count)
             for field in fields {

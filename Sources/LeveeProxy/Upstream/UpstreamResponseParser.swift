@@ -38,7 +38,7 @@ struct UpstreamResponseHead {
 /// would be mixed with the next one on a kept-alive connection: a malformed status line or field,
 /// a folded line, a conflicting or malformed `Content-Length`, `Content-Length` beside
 /// `Transfer-Encoding` (as nginx does), a transfer coding other than `chunked`, a `101` nobody asked
-/// for, bad chunk framing, a head over `maxHeadBytes`: each is an `Invalid` error (502, and the
+/// for, bad chunk framing, a head over `maxHeadBytes`: each is a `MessageSyntaxError` (502, and the
 /// connection is closed). Lines may end in CRLF or a bare LF (RFC 9112 §2.2); a bare CR is refused.
 ///
 /// Pull-style (`append`, then `next` until nil) so that the handler calls its delegate between
@@ -50,8 +50,6 @@ struct UpstreamResponseParser {
         /// `reusable`: the connection may carry another request (kept alive, nothing left over).
         case end(trailers: HTTPHeaders?, reusable: Bool)
     }
-
-    typealias Invalid = MessageSyntaxError
 
     /// The same bound as NIO's decoder on a head (and on the trailer section).
     static let maxHeadBytes = 80 * 1024
@@ -107,14 +105,14 @@ struct UpstreamResponseParser {
         let scan = try input.withUnsafeReadableBytes { raw in try StatusHeadScanner.scan(raw, fields: &fields) }
         guard let scan else {
             if input.readableBytes > Self.maxHeadBytes {
-                throw Invalid(reason: "head larger than \(Self.maxHeadBytes) bytes", tooLarge: true)
+                throw MessageSyntaxError(reason: "head larger than \(Self.maxHeadBytes) bytes", tooLarge: true)
             }
             return .none
         }
         let code = scan.statusCode
         if code >= 100 && code < 200 {
             // The proxy answers `100 Continue` itself and does not pass on interim responses.
-            guard code != 101 else { throw Invalid(reason: "101 Switching Protocols without an upgrade") }
+            guard code != 101 else { throw MessageSyntaxError(reason: "101 Switching Protocols without an upgrade") }
             input.moveReaderIndex(forwardBy: scan.length)
             return .some(nil)
         }
@@ -159,24 +157,22 @@ private enum StatusHeadScanner {
         var connectionNamesFields = false
     }
 
-    typealias Invalid = MessageSyntaxError
-
     /// A whole head (status line, fields, blank line), or nil if its end has not arrived.
     static func scan(_ raw: UnsafeRawBufferPointer, fields: inout [HeadField]) throws -> Result? {
         guard let (lineEnd, next) = try FieldScanner.line(in: raw, from: 0, bareLineFeeds: true) else { return nil }
         // status-line = "HTTP/1." DIGIT SP 3DIGIT [ SP reason-phrase ]
         guard lineEnd >= 12, raw[0] == UInt8(ascii: "H"), raw[1] == UInt8(ascii: "T"), raw[2] == UInt8(ascii: "T"),
             raw[3] == UInt8(ascii: "P"), raw[4] == UInt8(ascii: "/")
-        else { throw Invalid(reason: "malformed status line") }
+        else { throw MessageSyntaxError(reason: "malformed status line") }
         guard raw[5] == UInt8(ascii: "1"), raw[6] == UInt8(ascii: "."), raw[7] == UInt8(ascii: "0") || raw[7] == UInt8(ascii: "1")
-        else { throw Invalid(reason: "unsupported HTTP version") }
+        else { throw MessageSyntaxError(reason: "unsupported HTTP version") }
         guard raw[8] == .space, let d0 = raw[9].decimalValue, let d1 = raw[10].decimalValue, let d2 = raw[11].decimalValue,
             d0 >= 1
-        else { throw Invalid(reason: "malformed status code") }
+        else { throw MessageSyntaxError(reason: "malformed status code") }
         var reason = lineEnd..<lineEnd
         if lineEnd > 12 {
-            guard raw[12] == .space else { throw Invalid(reason: "malformed status code") }
-            for byte in raw[13..<lineEnd] where !byte.isFieldValueByte { throw Invalid(reason: "malformed reason phrase") }
+            guard raw[12] == .space else { throw MessageSyntaxError(reason: "malformed status code") }
+            for byte in raw[13..<lineEnd] where !byte.isFieldValueByte { throw MessageSyntaxError(reason: "malformed reason phrase") }
             reason = 13..<lineEnd
         }
         var result = Result(
@@ -200,16 +196,16 @@ private enum StatusHeadScanner {
             case 14 where name.equalsFieldName("content-length"):
                 try forEachListItem(value) { item in
                     guard !item.isEmpty, item.count <= 18, item.allSatisfy({ $0.decimalValue != nil }) else {
-                        throw Invalid(reason: "malformed Content-Length")
+                        throw MessageSyntaxError(reason: "malformed Content-Length")
                     }
                     let length = item.reduce(0) { $0 * 10 + $1.decimalValue! }
-                    if let known = result.contentLength, known != length { throw Invalid(reason: "conflicting Content-Length values") }
+                    if let known = result.contentLength, known != length { throw MessageSyntaxError(reason: "conflicting Content-Length values") }
                     result.contentLength = length
                 }
             case 17 where name.equalsFieldName("transfer-encoding"):
                 transferEncodings += 1
                 guard transferEncodings == 1, value.equalsFieldName("chunked") else {
-                    throw Invalid(reason: "unsupported Transfer-Encoding")
+                    throw MessageSyntaxError(reason: "unsupported Transfer-Encoding")
                 }
                 result.chunked = true
             case 10 where name.equalsFieldName("connection"):
@@ -226,7 +222,7 @@ private enum StatusHeadScanner {
             }
         }
         if result.chunked && result.contentLength != nil {
-            throw Invalid(reason: "both Content-Length and Transfer-Encoding")
+            throw MessageSyntaxError(reason: "both Content-Length and Transfer-Encoding")
         }
     }
 }
