@@ -93,9 +93,16 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         self.context = nil
     }
 
-    /// HTTP/2 streams: request parts from NIO's codec.
+    /// HTTP/2 streams: request parts from NIO's codec. The head is presented as HTTP/1.1 (the
+    /// codec marks it 2.0), so that validation, keep-alive and framing rules treat it as one
+    /// request on a persistent connection.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        deliver(Self.unwrapInboundIn(data))
+        guard case .head(var head) = Self.unwrapInboundIn(data) else {
+            deliver(Self.unwrapInboundIn(data))
+            return
+        }
+        head.version = .http1_1
+        deliver(.head(head))
     }
 
     /// HTTP/1: bytes read by the connection, handed over by its guard (no pipeline hop, no boxed

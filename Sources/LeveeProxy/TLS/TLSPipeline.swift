@@ -48,8 +48,8 @@ enum TLSPipeline {
     }
 
     /// HTTP/2 on `channel` (after TLS, or on a cleartext h2c connection): flush coalescing,
-    /// NIOHTTP2 with `configuration`'s limits, the rapid-reset guard, and per stream the HTTP/1
-    /// adapter and `stream`'s handler.
+    /// NIOHTTP2 with `configuration`'s limits, the rapid-reset guard, and per stream NIO's HTTP/1
+    /// codec and `stream`'s handler.
     static func configureHTTP2(
         _ channel: any Channel, configuration: NIOHTTP2Handler.Configuration, metrics: TLSMetrics, logger: Logger,
         stream: @escaping (any Channel) throws -> Void, onAbuse: @escaping (String) -> Void
@@ -63,7 +63,6 @@ enum TLSPipeline {
         ) { streamChannel in
             streamChannel.eventLoop.makeCompletedFuture {
                 try streamChannel.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try streamChannel.pipeline.syncOperations.addHandler(HTTP2StreamRequestAdapter())
                 try makeStream.value(streamChannel)
             }
         }
