@@ -97,12 +97,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// codec marks it 2.0), so that validation, keep-alive and framing rules treat it as one
     /// request on a persistent connection.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .head(var head) = Self.unwrapInboundIn(data) else {
-            deliver(Self.unwrapInboundIn(data))
-            return
+        var part = Self.unwrapInboundIn(data)
+        if case .head(var head) = part {
+            head.version = .http1_1
+            part = .head(head)
         }
-        head.version = .http1_1
-        deliver(.head(head))
+        deliver(part)
     }
 
     /// HTTP/1: bytes read by the connection, handed over by its guard (no pipeline hop, no boxed
