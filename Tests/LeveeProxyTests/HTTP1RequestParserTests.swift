@@ -145,3 +145,13 @@ private func syntaxError(_ text: String, limits: LimitsConfiguration = LimitsCon
         }
     }
 }
+
+@Suite struct HTTPByteClassTests {
+    /// The bit masks hold exactly RFC 9110's `tchar`s.
+    @Test func tokenBytesAreRFC9110Tchars() {
+        let tchars = Set(Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#$%&'*+-.^_`|~".utf8))
+        for byte in UInt8.min...UInt8.max {
+            #expect(byte.isTokenByte == tchars.contains(byte), "byte \(byte)")
+        }
+    }
+}
