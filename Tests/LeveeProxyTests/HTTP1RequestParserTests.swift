@@ -82,6 +82,22 @@ private func syntaxError(_ text: String, limits: LimitsConfiguration = LimitsCon
         #expect(describe(try parse("GET / HTTP/1.1\r\nHost: a \t\r\n\r\n")).first == "head GET / HTTP/1.1 [Host=a]")
     }
 
+    /// Leading zeros are part of a valid length (as `RequestValidation` reads it); a length too
+    /// large for an `Int` is refused by both.
+    @Test func contentLengthWithLeadingZerosIsALength() throws {
+        let zeros = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0000000000000000000002\r\n\r\nok"
+        #expect(describe(try parse(zeros)).suffix(2) == ["body ok", "end []"])
+        let huge = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        let parts = try parse(huge)
+        #expect(parts.count == 1)
+        if case .head(let head) = parts.first {
+            guard case .failure = RequestValidation.validate(head, limits: LimitsConfiguration()) else {
+                Issue.record("an overflowing length must be refused")
+                return
+            }
+        }
+    }
+
     @Test func emptyLinesBeforeARequestAreSkipped() throws {
         #expect(describe(try parse("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")) == ["head GET / HTTP/1.1 [Host=a]", "end []"])
     }

@@ -170,9 +170,7 @@ private enum RequestHeadScanner {
             switch name.count {
             case 14 where name.equalsFieldName("content-length"):
                 lengths += 1
-                if value.count <= 18, !value.isEmpty, value.allSatisfy({ $0.decimalValue != nil }) {
-                    length = value.reduce(0) { $0 * 10 + $1.decimalValue! }
-                }
+                length = value.decimalNumber  // as `RequestValidation` reads it (`Int(_:)`)
             case 17 where name.equalsFieldName("transfer-encoding"):
                 transferEncoding = true
                 forEachListItem(value) { if !$0.isEmpty { lastCoding = $0 } }  // as `HTTPHeaders.isChunked` splits

@@ -286,6 +286,21 @@ func forEachListItem(_ value: Slice<UnsafeRawBufferPointer>, _ body: (Slice<Unsa
 }
 
 extension Collection<UInt8> {
+    /// These bytes as a non-negative decimal number (`1*DIGIT`, leading zeros allowed, as
+    /// `Content-Length` is), or nil if empty, not all digits, or too large for an `Int`.
+    var decimalNumber: Int? {
+        guard !isEmpty else { return nil }
+        var value = 0
+        for byte in self {
+            guard let digit = byte.decimalValue else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(digit)
+            if overflow1 || overflow2 { return nil }
+            value = sum
+        }
+        return value
+    }
+
     /// Whether these bytes equal the lower-case `name` ignoring ASCII case (field names, tokens).
     func equalsFieldName(_ name: StaticString) -> Bool {
         name.withUTF8Buffer { target in

@@ -195,10 +195,7 @@ private enum StatusHeadScanner {
             switch name.count {
             case 14 where name.equalsFieldName("content-length"):
                 try forEachListItem(value) { item in
-                    guard !item.isEmpty, item.count <= 18, item.allSatisfy({ $0.decimalValue != nil }) else {
-                        throw MessageSyntaxError(reason: "malformed Content-Length")
-                    }
-                    let length = item.reduce(0) { $0 * 10 + $1.decimalValue! }
+                    guard let length = item.decimalNumber else { throw MessageSyntaxError(reason: "malformed Content-Length") }
                     if let known = result.contentLength, known != length { throw MessageSyntaxError(reason: "conflicting Content-Length values") }
                     result.contentLength = length
                 }
