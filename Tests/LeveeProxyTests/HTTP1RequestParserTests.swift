@@ -171,3 +171,29 @@ private func syntaxError(_ text: String, limits: LimitsConfiguration = LimitsCon
         }
     }
 }
+
+@Suite struct SectionEndSearchTests {
+    /// The end is found at the byte that completes it, whatever the pieces, and not before.
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nHost: a\r\n\r\n", false),
+        ("HTTP/1.1 200 OK\nA: b\n\n", false),
+        ("\r\n", true),
+        ("X-Trailer: 1\r\n\r\n", true),
+    ])
+    func endFoundExactlyWhenItArrives(_ text: String, _ emptyAtStart: Bool) {
+        let bytes = Array(text.utf8)
+        var search = SectionEndSearch()
+        for count in 1...bytes.count {
+            let found = bytes[..<count].withUnsafeBytes { search.hasEnd(in: $0, emptyAtStart: emptyAtStart) }
+            #expect(found == (count == bytes.count), "after \(count) of \(bytes.count) bytes")
+            if found { break }
+        }
+    }
+
+    @Test func noEndInAHeadWithoutItsEmptyLine() {
+        var search = SectionEndSearch()
+        let bytes = Array("GET / HTTP/1.1\r\nA: b\r\nC: d\r\n".utf8)
+        #expect(!bytes.withUnsafeBytes { search.hasEnd(in: $0, emptyAtStart: false) })
+        #expect(!bytes.withUnsafeBytes { search.hasEnd(in: $0, emptyAtStart: false) })
+    }
+}

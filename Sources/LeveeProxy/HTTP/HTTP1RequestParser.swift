@@ -24,6 +24,7 @@ struct HTTP1RequestParser {
     private var buffer = UnparsedBytes()
     private var body: MessageBodyDecoder
     private var fields: [HeadField] = []
+    private var headEnd = SectionEndSearch()
     /// After an error or a head whose framing is refused: nothing more comes out.
     private var stopped = false
 
@@ -67,7 +68,14 @@ struct HTTP1RequestParser {
     private mutating func parseHead(_ input: inout ByteBuffer) throws -> HTTPRequestHead? {
         while input.readableBytes >= 2, input.getInteger(at: input.readerIndex, as: UInt16.self) == 0x0D0A {
             input.moveReaderIndex(forwardBy: 2)  // an empty line before the request line
+            headEnd.reset()
         }
+        let ended = input.withUnsafeReadableBytes { raw in headEnd.hasEnd(in: raw, emptyAtStart: false) }
+        guard ended else {
+            if input.readableBytes > maxHeadBytes { throw MessageSyntaxError(reason: "request head too large", tooLarge: true) }
+            return nil
+        }
+        headEnd.reset()
         fields.removeAll(keepingCapacity: true)
         let scan = try input.withUnsafeReadableBytes { raw in
             try RequestHeadScanner.scan(raw, maxFields: maxFields, fields: &fields)

@@ -112,6 +112,39 @@ struct UnparsedBytes {
     mutating func removeAll() { bytes = nil }
 }
 
+/// Finds where a head or trailer section ends (its empty line) in bytes that arrive a few at a
+/// time, looking at each byte once: the grammar is checked only when the whole section is there.
+/// Rescanning the section on every read would be quadratic — a client sending its head in tiny
+/// pieces could make the proxy scan it thousands of times. Offsets are from the reader index of
+/// bytes that are appended to, never consumed, until the section is parsed (then `reset`).
+struct SectionEndSearch {
+    private var searched = 0
+
+    mutating func reset() { searched = 0 }
+
+    /// Whether `raw` holds an empty line (CRLF or a bare LF) after some line, or at its very start
+    /// if `emptyAtStart` (a trailer section with no fields).
+    mutating func hasEnd(in raw: UnsafeRawBufferPointer, emptyAtStart: Bool) -> Bool {
+        guard let base = raw.baseAddress else { return false }
+        if emptyAtStart, let first = raw.first {
+            if first == .lf || (first == .cr && raw.count >= 2 && raw[1] == .lf) { return true }
+        }
+        var from = searched
+        while from < raw.count, let found = memchr(base + from, Int32(UInt8.lf), raw.count - from) {
+            let next = base.distance(to: UnsafeRawPointer(found)) + 1
+            if next < raw.count && raw[next] == .lf { return true }
+            if next + 1 < raw.count && raw[next] == .cr && raw[next + 1] == .lf { return true }
+            if next + 1 >= raw.count {  // the line after this one has not fully arrived: look again here
+                searched = next - 1
+                return false
+            }
+            from = next
+        }
+        searched = raw.count
+        return false
+    }
+}
+
 /// A message body as it arrives: a known length, chunks (RFC 9112 §7.1; extensions ignored,
 /// trailers kept), or everything until the peer closes. Pieces come out as slices of the input.
 struct MessageBodyDecoder {
@@ -140,6 +173,7 @@ struct MessageBodyDecoder {
     }
 
     private var state = State.idle
+    private var trailerEnd = SectionEndSearch()
     let bareLineFeeds: Bool
     /// Bound on the trailer section (and its field count).
     let maxTrailerBytes: Int
@@ -168,6 +202,7 @@ struct MessageBodyDecoder {
     }
 
     mutating func start(_ framing: Framing) {
+        trailerEnd.reset()
         switch framing {
         case .fixed(let length): state = .fixed(remaining: length)
         case .chunked: state = .chunkSize
@@ -253,8 +288,16 @@ struct MessageBodyDecoder {
     }
 
     /// The trailer section, up to its blank line: nil if incomplete; its fields (nil if none).
-    private func readTrailers(_ input: inout ByteBuffer, fields: inout [HeadField]) throws -> HTTPHeaders?? {
+    private mutating func readTrailers(_ input: inout ByteBuffer, fields: inout [HeadField]) throws -> HTTPHeaders?? {
         fields.removeAll(keepingCapacity: true)
+        let ended = input.withUnsafeReadableBytes { raw in trailerEnd.hasEnd(in: raw, emptyAtStart: true) }
+        guard ended else {
+            if input.readableBytes > maxTrailerBytes {
+                throw MessageSyntaxError(reason: "trailers larger than \(maxTrailerBytes) bytes", tooLarge: true)
+            }
+            return .none
+        }
+        trailerEnd.reset()
         let length = try input.withUnsafeReadableBytes { raw in
             try FieldScanner.scanFields(
                 raw, from: 0, bareLineFeeds: bareLineFeeds, maxFields: maxTrailerFields, fields: &fields)

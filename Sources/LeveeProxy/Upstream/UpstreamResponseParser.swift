@@ -61,6 +61,7 @@ struct UpstreamResponseParser {
     private var keepAlive = false
     /// Reused from one head to the next (unique again once the last head is dropped).
     private var fields: [HeadField] = []
+    private var headEnd = SectionEndSearch()
 
     /// Call for every request written, before its response can arrive: a response to HEAD has no body.
     mutating func expectResponse(toHEAD: Bool) {
@@ -101,6 +102,14 @@ struct UpstreamResponseParser {
     /// Parses a head at the start of `input`: nil if incomplete (input untouched) or an interim
     /// response (consumed); else the head event, the body's framing set up.
     private mutating func parseHead(_ input: inout ByteBuffer) throws -> Event?? {
+        let ended = input.withUnsafeReadableBytes { raw in headEnd.hasEnd(in: raw, emptyAtStart: false) }
+        guard ended else {
+            if input.readableBytes > Self.maxHeadBytes {
+                throw MessageSyntaxError(reason: "head larger than \(Self.maxHeadBytes) bytes", tooLarge: true)
+            }
+            return .none
+        }
+        headEnd.reset()
         fields.removeAll(keepingCapacity: true)
         let scan = try input.withUnsafeReadableBytes { raw in try StatusHeadScanner.scan(raw, fields: &fields) }
         guard let scan else {
