@@ -30,6 +30,16 @@ struct FleetConfigurationTests {
         return (ConfigurationCheck.run(file: path, environment: [:]), path)
     }
 
+    /// Checks `body` as `levee check` does and expects it refused with exactly `lines` (given the
+    /// file's path), in order.
+    func expectRefused(
+        _ body: String, _ lines: (_ path: String) -> [String], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let (report, path) = try check(body)
+        #expect(!report.ok, sourceLocation: sourceLocation)
+        #expect(report.lines == lines(path), sourceLocation: sourceLocation)
+    }
+
     @Test("a [fleet] table and a global rule decode to the lease rule the limiter runs")
     func decodes() throws {
         let directory = try TemporaryDirectory()
@@ -100,22 +110,20 @@ struct FleetConfigurationTests {
 
     @Test("a global rule without [fleet] is an error naming the rule's scope line")
     func globalNeedsFleet() throws {
-        let (report, path) = try check("""
+        try expectRefused("""
             [[rule]]
             name = "api"
             limit = "10/s burst 20"
             scope = "global"
-            """)
-        #expect(!report.ok)
-        #expect(report.lines == [
+            """) { path in [
             "\(path):8: rule[0].scope: scope = \"global\" needs a [fleet] table saying where Redis is (e.g. [fleet] redis = \"127.0.0.1:6379\")",
             "\(path): 1 error",
-        ])
+        ] }
     }
 
     @Test("bad [fleet] values are reported one by one, in line order")
     func badFleet() throws {
-        let (report, path) = try check("""
+        try expectRefused("""
             [fleet]
             redis = "localhost"
             command_timeout = "soon"
@@ -124,9 +132,7 @@ struct FleetConfigurationTests {
             credit = -1
             fail = "maybe"
             pool = 4
-            """)
-        #expect(!report.ok)
-        #expect(report.lines == [
+            """) { path in [
             "\(path):6: fleet.redis: invalid address \"localhost\" (expected host:port, e.g. \"127.0.0.1:6379\")",
             "\(path):7: fleet.command_timeout: \"soon\" is not a duration (e.g. \"500ms\", \"30s\", \"10m\", \"1h\", \"1d\")",
             "\(path):8: fleet.connect_timeout: must be a positive duration of at most 60s",
@@ -135,7 +141,7 @@ struct FleetConfigurationTests {
             "\(path):11: fleet.fail: \"maybe\" is not one of open, closed",
             "\(path):12: fleet.pool: unknown key",
             "\(path): 7 errors",
-        ])
+        ] }
     }
 
     @Test("[fleet] credentials: the password from the environment, an ACL user, a database")
@@ -179,47 +185,47 @@ struct FleetConfigurationTests {
         #expect(client.tls != nil && client.tlsServerName == "redis.internal")
         #expect("\(client)".hasPrefix("rediss 10.0.0.5:6380"))
 
-        let (report, badPath) = try check("""
+        try expectRefused("""
             [fleet]
             redis = "127.0.0.1:6379"
             tls_ca = "missing.pem"
             tls_server_name = "x"
-            """)
-        #expect(report.lines == [
-            "\(badPath):7: fleet.tls_ca: needs tls = true",
-            "\(badPath):8: fleet.tls_server_name: needs tls = true",
-            "\(badPath): 2 errors",
-        ])
+            """) { path in [
+            "\(path):7: fleet.tls_ca: needs tls = true",
+            "\(path):8: fleet.tls_server_name: needs tls = true",
+            "\(path): 2 errors",
+        ] }
     }
 
     @Test("bad [fleet] credentials are refused with the field and line")
     func badCredentials() throws {
-        let (report, path) = try check("""
+        try expectRefused("""
             [fleet]
             redis = "127.0.0.1:6379"
             password = "a"
             password_env = "B"
             username = "has space"
             database = -1
-            """)
-        #expect(report.lines == [
+            """) { path in [
             "\(path):8: fleet.password_env: give either password or password_env, not both",
             "\(path):9: fleet.username: must be a Redis ACL user name (not empty, no spaces or control characters)",
             "\(path):10: fleet.database: must be a Redis database number, 0 or more",
             "\(path): 3 errors",
-        ])
-        let (alone, path2) = try check("""
+        ] }
+        try expectRefused("""
             [fleet]
             redis = "127.0.0.1:6379"
             username = "levee"
-            """)
-        #expect(alone.lines == ["\(path2):7: fleet.username: needs password or password_env (AUTH takes both)", "\(path2): 1 error"])
-        let (empty, path3) = try check("""
+            """) { path in
+            ["\(path):7: fleet.username: needs password or password_env (AUTH takes both)", "\(path): 1 error"]
+        }
+        try expectRefused("""
             [fleet]
             redis = "127.0.0.1:6379"
             password = ""
-            """)
-        #expect(empty.lines == ["\(path3):7: fleet.password: must not be empty (leave it out for a Redis without AUTH)", "\(path3): 1 error"])
+            """) { path in
+            ["\(path):7: fleet.password: must not be empty (leave it out for a Redis without AUTH)", "\(path): 1 error"]
+        }
     }
 
     @Test("[fleet] needs the Redis address")
@@ -233,7 +239,7 @@ struct FleetConfigurationTests {
 
     @Test("bad global rule fields: scope, lease against burst and cost, fail mode, fail_limit, delay, lease on a local rule")
     func badRules() throws {
-        let (report, path) = try check("""
+        try expectRefused("""
             [fleet]
             redis = "127.0.0.1:6379"
 
@@ -273,9 +279,7 @@ struct FleetConfigurationTests {
             name = "f"
             scope = "global"
             action = "block"
-            """)
-        #expect(!report.ok)
-        #expect(report.lines == [
+            """) { path in [
             "\(path):11: rule[0].scope: \"everywhere\" is not one of local, global",
             "\(path):17: rule[1].lease: 30 is more than the burst 20",
             "\(path):18: rule[1].fail: \"sometimes\" is not one of open, closed",
@@ -285,7 +289,7 @@ struct FleetConfigurationTests {
             "\(path):38: rule[4].lease: only for scope = \"global\"",
             "\(path):42: rule[5].scope: scope = \"global\" needs a limit (an access rule has no quota to share)",
             "\(path): 8 errors",
-        ])
+        ] }
     }
 
     @Test("the shipped fleet example passes levee check")
