@@ -100,11 +100,12 @@ struct HTTP1RequestParser {
                 version: HTTPVersion(major: scan.major, minor: scan.minor), method: method,
                 uri: String(decoding: raw[scan.target], as: UTF8.self), headers: headers)
         }
-        switch scan.framing {
-        case .none: body.start(.fixed(0))
-        case .length(let length): body.start(.fixed(length))
-        case .chunked: body.start(.chunked)
-        case .refused: stopped = true
+        // Where the body ends, judged as `RequestValidation` judges it (one set of smuggling rules).
+        switch RequestValidation.framing(of: head) {
+        case .success(.none): body.start(.fixed(0))
+        case .success(.contentLength(let length)): body.start(.fixed(length))
+        case .success(.chunked): body.start(.chunked)
+        case .failure: stopped = true
         }
         return head
     }
@@ -121,23 +122,14 @@ struct HTTP1RequestParser {
     }
 }
 
-/// The grammar of a request head (RFC 9112 §3, §5) and its framing fields, in one pass.
+/// The grammar of a request head (RFC 9112 §3, §5), in one pass.
 private enum RequestHeadScanner {
-    enum Framing {
-        case none
-        case length(Int)
-        case chunked
-        /// A shape `RequestValidation` refuses (it answers 400 and closes).
-        case refused
-    }
-
     struct Result {
         var length: Int
         var method: Range<Int>
         var target: Range<Int>
         var major: Int
         var minor: Int
-        var framing = Framing.none
     }
 
     /// A whole head (request line, fields, blank line), or nil if its end has not arrived.
@@ -161,36 +153,6 @@ private enum RequestHeadScanner {
             let length = try FieldScanner.scanFields(
                 raw, from: next, bareLineFeeds: false, maxFields: maxFields, fields: &fields)
         else { return nil }
-        var result = Result(length: length, method: method, target: target, major: major, minor: minor)
-        result.framing = framing(raw, fields: fields, http10: major == 1 && minor == 0)
-        return result
-    }
-
-    /// How the body is framed, as `RequestValidation` will judge it.
-    private static func framing(_ raw: UnsafeRawBufferPointer, fields: [HeadField], http10: Bool) -> Framing {
-        var lengths = 0
-        var length: Int?
-        var transferEncoding = false
-        var lastCoding: Slice<UnsafeRawBufferPointer>?
-        for field in fields {
-            let name = raw[field.nameStart..<field.nameEnd]
-            let value = raw[field.valueStart..<field.valueEnd]
-            switch name.count {
-            case 14 where name.equalsFieldName("content-length"):
-                lengths += 1
-                length = value.decimalNumber  // as `RequestValidation` reads it (`Int(_:)`)
-            case 17 where name.equalsFieldName("transfer-encoding"):
-                transferEncoding = true
-                forEachListItem(value) { if !$0.isEmpty { lastCoding = $0 } }  // as `HTTPHeaders.isChunked` splits
-            default: break
-            }
-        }
-        if transferEncoding {
-            guard lengths == 0, !http10, let lastCoding, lastCoding.equalsFieldName("chunked") else { return .refused }
-            return .chunked
-        }
-        guard lengths > 0 else { return .none }
-        guard lengths == 1, let length else { return .refused }
-        return length == 0 ? .none : .length(length)
+        return Result(length: length, method: method, target: target, major: major, minor: minor)
     }
 }

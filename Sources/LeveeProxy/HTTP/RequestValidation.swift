@@ -24,23 +24,13 @@ enum RequestValidation {
         if head.headers.count > limits.maxHeaderCount {
             return .failure(Failure(status: .requestHeaderFieldsTooLarge, reason: "too many header fields"))
         }
-        // One pass over the fields (no per-name scans, no arrays) for the sizes and the framing.
+        // One pass over the fields (no per-name scans, no arrays) for the sizes and `Host`.
         var headerBytes = 0
         var hostCount = 0
-        var lengthCount = 0
-        var firstLength: String?
-        var hasTransferEncoding = false
         for header in head.headers {
             let nameBytes = header.name.utf8.count
             headerBytes += nameBytes + header.value.utf8.count + 4
-            switch nameBytes {
-            case 4 where header.name.isFieldName("host"): hostCount += 1
-            case 14 where header.name.isFieldName("content-length"):
-                lengthCount += 1
-                if firstLength == nil { firstLength = header.value }
-            case 17 where header.name.isFieldName("transfer-encoding"): hasTransferEncoding = true
-            default: break
-            }
+            if nameBytes == 4 && header.name.isFieldName("host") { hostCount += 1 }
         }
         if headerBytes > limits.maxHeaderBytes {
             return .failure(Failure(status: .requestHeaderFieldsTooLarge, reason: "header block too large"))
@@ -57,6 +47,24 @@ enum RequestValidation {
         }
         if hostCount > 1 {
             return .failure(Failure(status: .badRequest, reason: "several Host fields"))
+        }
+        return framing(of: head)
+    }
+
+    /// How the body is framed, or why the framing is refused (the request smuggling shapes):
+    /// the one judgement of it, used here and by `HTTP1RequestParser` to know where a body ends.
+    static func framing(of head: HTTPRequestHead) -> Result<BodyFraming, Failure> {
+        var lengthCount = 0
+        var firstLength: String?
+        var hasTransferEncoding = false
+        for header in head.headers {
+            switch header.name.utf8.count {
+            case 14 where header.name.isFieldName("content-length"):
+                lengthCount += 1
+                if firstLength == nil { firstLength = header.value }
+            case 17 where header.name.isFieldName("transfer-encoding"): hasTransferEncoding = true
+            default: break
+            }
         }
         if hasTransferEncoding {
             // Both framings at once is the classic smuggling shape (RFC 9112 §6.1): refuse it.
