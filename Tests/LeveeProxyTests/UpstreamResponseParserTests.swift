@@ -4,6 +4,11 @@ import Testing
 
 @testable import LeveeProxy
 
+extension UpstreamResponseHead {
+    /// All the head's fields as `HTTPHeaders`, hop-by-hop ones included.
+    fileprivate var headers: HTTPHeaders { HTTPHeaders(FieldScanner.strings(from: bytes, fields)) }
+}
+
 /// What a parser made of some bytes: heads (status and fields), the body, ends.
 private struct Parsed: Equatable {
     var heads: [String] = []
@@ -167,7 +172,7 @@ private func refusal(_ text: String, toHEAD: Bool = false) -> String? {
             return
         }
         #expect(head.connectionNamesFields)
-        #expect(head.value(of: "x-kept") == "yes")
+        #expect(head.headers.first(name: "x-kept") == "yes")
         var kept: [String] = []
         let hasLength = head.forEachForwardedField(dropContentLength: false) { name, value in
             kept.append(String(decoding: name, as: UTF8.self) + "=" + String(decoding: value, as: UTF8.self))

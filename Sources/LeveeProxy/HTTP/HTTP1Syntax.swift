@@ -329,6 +329,19 @@ func forEachListItem(_ value: Slice<UnsafeRawBufferPointer>, _ body: (Slice<Unsa
 }
 
 extension Collection<UInt8> {
+    /// Whether this is a hop-by-hop field name (RFC 9110 §7.6.1), one a proxy never forwards
+    /// either way (besides those a message's `Connection` field names).
+    var isHopByHopFieldName: Bool {
+        switch count {
+        case 2: equalsFieldName("te")
+        case 7: equalsFieldName("trailer") || equalsFieldName("upgrade")
+        case 10: equalsFieldName("connection") || equalsFieldName("keep-alive")
+        case 16: equalsFieldName("proxy-connection")
+        case 17: equalsFieldName("transfer-encoding")
+        default: false
+        }
+    }
+
     /// These bytes as a non-negative decimal number (`1*DIGIT`, leading zeros allowed, as
     /// `Content-Length` is), or nil if empty, not all digits, or too large for an `Int`.
     var decimalNumber: Int? {

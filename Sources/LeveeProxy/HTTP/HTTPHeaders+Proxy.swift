@@ -2,34 +2,10 @@ import NIOCore
 import NIOHTTP1
 
 extension HTTPHeaders {
-    /// Hop-by-hop fields (RFC 9110 §7.6.1) that a proxy must not forward.
-    static let hopByHopNames: [String] = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    ]
-
-    /// Removes hop-by-hop fields, including those listed in `Connection`.
-    mutating func removeHopByHop() {
-        for value in self["connection"] {
-            for token in value.split(separator: ",") {
-                let name = trimmed(token)
-                if !name.isEmpty { remove(name: String(name)) }
-            }
-        }
-        for name in Self.hopByHopNames { remove(name: name) }
-    }
-
     /// Whether the message body is chunked (the last transfer coding is `chunked`).
     var isChunked: Bool {
         guard let last = self["transfer-encoding"].last?.split(separator: ",").last else { return false }
         return trimmed(last).lowercased() == "chunked"
-    }
-
-    /// Whether a field holds `token` in its comma-separated list (case-insensitive).
-    func containsToken(_ token: String, in name: String) -> Bool {
-        for value in self[name] {
-            for item in value.split(separator: ",") where trimmed(item).lowercased() == token { return true }
-        }
-        return false
     }
 }
 
@@ -59,8 +35,8 @@ extension HTTPHeaders {
         var expectsContinue = false
         var existingForwardedFor: String?
         for (name, value) in self {
+            if name.withUTF8Bytes(\.isHopByHopFieldName) { continue }
             switch name.utf8.count {
-            case 2 where name.isFieldName("te"): continue
             case 4 where name.isFieldName("host"):
                 if hostRewrite != nil { continue }
                 hasHost = true
@@ -69,8 +45,6 @@ extension HTTPHeaders {
                     expectsContinue = true
                     continue
                 }
-            case 7 where name.isFieldName("trailer") || name.isFieldName("upgrade"): continue
-            case 10 where name.isFieldName("connection") || name.isFieldName("keep-alive"): continue
             case 14 where name.isFieldName("content-length"): hasContentLength = true
             case 15 where name.isFieldName("x-forwarded-for"):
                 switch forwardedFor {
@@ -80,8 +54,6 @@ extension HTTPHeaders {
                 case .replace: continue
                 case .off: break
                 }
-            case 16 where name.isFieldName("proxy-connection"): continue
-            case 17 where name.isFieldName("transfer-encoding"): continue
             case 17 where xForwardedProto && name.isFieldName("x-forwarded-proto"): continue
             default: break
             }

@@ -14,16 +14,10 @@ extension UpstreamResponseHead {
         bytes.withUnsafeReadableBytes { raw in
             for field in fields {
                 let name = UnsafeRawBufferPointer(rebasing: raw[field.nameStart..<field.nameEnd])
-                switch name.count {
-                case 2 where name.equalsFieldName("te"): continue
-                case 7 where name.equalsFieldName("trailer") || name.equalsFieldName("upgrade"): continue
-                case 10 where name.equalsFieldName("connection") || name.equalsFieldName("keep-alive"): continue
-                case 14 where name.equalsFieldName("content-length"):
+                if name.isHopByHopFieldName { continue }
+                if name.count == 14 && name.equalsFieldName("content-length") {
                     hasContentLength = true
                     if dropContentLength { continue }
-                case 16 where name.equalsFieldName("proxy-connection"): continue
-                case 17 where name.equalsFieldName("transfer-encoding"): continue
-                default: break
                 }
                 if let connectionNamed, connectionNamed.contains(where: { name.equalsFieldName(runtime: $0) }) { continue }
                 body(name, UnsafeRawBufferPointer(rebasing: raw[field.valueStart..<field.valueEnd]))

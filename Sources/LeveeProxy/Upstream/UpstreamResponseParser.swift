@@ -16,21 +16,6 @@ struct UpstreamResponseHead {
     var fields: [HeadField]
     /// `Connection` names a field besides `close` and `keep-alive` (that field is hop-by-hop too).
     var connectionNamesFields: Bool
-
-    /// The value of the first field called `name` (lower case), as a `String` (tests, rare paths).
-    func value(of name: StaticString) -> String? {
-        bytes.withUnsafeReadableBytes { raw in
-            for field in fields where raw[field.nameStart..<field.nameEnd].equalsFieldName(name) {
-                return String(decoding: raw[field.valueStart..<field.valueEnd], as: UTF8.self)
-            }
-            return nil
-        }
-    }
-
-    /// The fields as `HTTPHeaders` (for an HTTP/2 stream's response parts).
-    var headers: HTTPHeaders {
-        HTTPHeaders(FieldScanner.strings(from: bytes, fields))
-    }
 }
 
 /// Frames and parses HTTP/1.0 and 1.1 responses from a backend, working in place on the bytes
