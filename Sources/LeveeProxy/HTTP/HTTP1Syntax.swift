@@ -314,6 +314,15 @@ struct MessageBodyDecoder {
     }
 }
 
+/// Adds to `names` the field names a `Connection` value lists besides `close` and `keep-alive`
+/// (lower-cased): those fields are hop-by-hop for this message.
+func appendNamesListedInConnection(_ value: Slice<UnsafeRawBufferPointer>, to names: inout [String]) {
+    forEachListItem(value) { item in
+        if item.isEmpty || item.equalsFieldName("close") || item.equalsFieldName("keep-alive") { return }
+        names.append(String(decoding: item, as: UTF8.self).lowercased())
+    }
+}
+
 /// Calls `body` with each item of a comma-separated list, spaces and tabs around it removed.
 func forEachListItem(_ value: Slice<UnsafeRawBufferPointer>, _ body: (Slice<UnsafeRawBufferPointer>) throws -> Void) rethrows {
     var start = value.startIndex

@@ -89,13 +89,11 @@ extension HTTPHeaders {
         for (name, value) in self where name.utf8.count == 10 && name.isFieldName("connection") {
             // The usual values, compared without splitting or lower-casing.
             if value.isFieldName("keep-alive") || value.isFieldName("close") { continue }
-            for token in value.split(separator: ",") {
-                let item = trimmed(token).lowercased()
-                if item.isEmpty || item == "close" || item == "keep-alive" { continue }
-                names = (names ?? []) + [item]
-            }
+            var listed = names ?? []
+            value.withUTF8Bytes { appendNamesListedInConnection(UnsafeRawBufferPointer($0)[...], to: &listed) }
+            names = listed
         }
-        return names
+        return names?.isEmpty == true ? nil : names
     }
 
     private static func listContains(_ value: String, token: String) -> Bool {

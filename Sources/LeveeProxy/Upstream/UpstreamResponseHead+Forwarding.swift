@@ -31,10 +31,7 @@ extension UpstreamResponseHead {
         var names: [String] = []
         bytes.withUnsafeReadableBytes { raw in
             for field in fields where raw[field.nameStart..<field.nameEnd].equalsFieldName("connection") {
-                forEachListItem(raw[field.valueStart..<field.valueEnd]) { item in
-                    if item.isEmpty || item.equalsFieldName("close") || item.equalsFieldName("keep-alive") { return }
-                    names.append(String(decoding: item, as: UTF8.self).lowercased())
-                }
+                appendNamesListedInConnection(raw[field.valueStart..<field.valueEnd], to: &names)
             }
         }
         return names
