@@ -14,6 +14,9 @@
 #
 # Usage: Benchmarks/peers/filter.sh            (from the repository root)
 # Environment: DURATION=10s CONNECTIONS=64 THREADS=1 WARMUP=2s ROUNDS=3 LEVEE_BIN=path (skip the build)
+#   FLOOR=1 adds a reference target: `nio-relay PORT respond` (Benchmarks/peers/nio-relay, built here),
+#   a SwiftNIO server on one event loop answering every read with a fixed 429 — no parsing, no
+#   matching, no counting: the ceiling of any rejecting filter on SwiftNIO's sockets and pipeline.
 # Needs the Debian packages wrk, nginx-light (or nginx), haproxy, python3 (installed if missing, as root).
 # Only 127.0.0.1 is used; everything started here is stopped on exit.
 set -euo pipefail
@@ -32,7 +35,14 @@ peers_workdir filter
 
 peers_levee_bin "$ROOT"
 
-BACKEND=$(free_port); LEVEE=$(free_port); HAPROXY=$(free_port)
+BACKEND=$(free_port); LEVEE=$(free_port); HAPROXY=$(free_port); FLOOR_PORT=$(free_port)
+declare -A PID
+if [ -n "${FLOOR:-}" ]; then
+    swift build -c release --package-path "$ROOT/Benchmarks/peers/nio-relay" >"$WORK/floor-build.log" 2>&1 \
+        || { cat "$WORK/floor-build.log"; exit 1; }
+    "$ROOT/Benchmarks/peers/nio-relay/.build/release/nio-relay" "$FLOOR_PORT" respond >"$WORK/floor.log" 2>&1 &
+    PIDS+=($!); PID[floor]=$!
+fi
 
 # --- the common backend: nginx, one worker, a small static body ---------------------------------
 mkdir -p "$WORK/backend"
@@ -79,7 +89,7 @@ backend be
     server s1 127.0.0.1:$BACKEND
 EOF
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
-PIDS+=($!); declare -A PID=([haproxy]=$!)
+PIDS+=($!); PID[haproxy]=$!
 
 # --- Levee: one event loop, the quick form with a per-address limit ------------------------------
 "$LEVEE_BIN" serve --listen "127.0.0.1:$LEVEE" --upstream "http://127.0.0.1:$BACKEND" --workers 1 --log-level warning \
@@ -114,6 +124,10 @@ EOF
 
 declare -A REJ SERVED P99 CPU
 TARGETS=("levee:$LEVEE" "haproxy:$HAPROXY")
+if [ -n "${FLOOR:-}" ]; then
+    wait_for nio-respond "$FLOOR_PORT" "$WORK/floor.log"
+    TARGETS+=("floor:$FLOOR_PORT")
+fi
 for round in $(seq "$ROUNDS"); do
     for target in "${TARGETS[@]}"; do
         name=${target%%:*}; port=${target##*:}
@@ -128,7 +142,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR
 echo
 echo "one client (127.0.0.1) flooding: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, limit 10/s per address, $(nproc) cores, median of $ROUNDS round(s)"
 printf "%-34s %14s %12s %10s %12s\n" "target" "rejected/s" "served/s" "p99 ms" "CPU µs/req"
-declare -A LABEL=([levee]="levee (1 loop, --limit 10/s)" [haproxy]="haproxy (nbthread 1, stick table)")
+declare -A LABEL=([levee]="levee (1 loop, --limit 10/s)" [haproxy]="haproxy (nbthread 1, stick table)" [floor]="nio-relay respond (no HTTP work)")
 for target in "${TARGETS[@]}"; do
     name=${target%%:*}
     printf "%-34s %14s %12s %10s %12s\n" "${LABEL[$name]}" "$(echo "${REJ[$name]}" | median)" "$(echo "${SERVED[$name]}" | median)" "$(echo "${P99[$name]}" | median)" "$(echo "${CPU[$name]}" | median)"

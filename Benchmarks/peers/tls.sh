@@ -15,6 +15,9 @@
 # Usage: Benchmarks/peers/tls.sh            (from the repository root)
 # Environment: DURATION=5s CONNECTIONS=64 NEWCONN_CONNECTIONS=16 THREADS=1 WARMUP=1s ROUNDS=3
 #              H2_CONNECTIONS=16 H2_STREAMS=4 LEVEE_BIN=path (skip the build)
+#   FLOOR=1 adds a reference target to the keep-alive measure: `nio-relay PORT BACKEND tls CERT KEY`
+#   (Benchmarks/peers/nio-relay, built here), swift-nio-ssl terminating TLS as Levee's listener does
+#   and then copying bytes to the backend, no HTTP work: the ceiling of any SwiftNIO TLS proxy.
 # Needs the Debian packages wrk, nginx-light (or nginx), openssl, python3, nghttp2-client.
 # Only 127.0.0.1 is used; everything started here is stopped on exit.
 set -euo pipefail
@@ -46,7 +49,11 @@ wait_for_url() {  # wait_for_url NAME URL LOG: until curl gets an answer (30 s a
 
 peers_levee_bin "$ROOT"
 
-BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port)
+BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port); FLOOR_PORT=$(free_port)
+if [ -n "${FLOOR:-}" ]; then
+    swift build -c release --package-path "$ROOT/Benchmarks/peers/nio-relay" >"$WORK/floor-build.log" 2>&1 \
+        || { cat "$WORK/floor-build.log"; exit 1; }
+fi
 
 # --- one certificate for both --------------------------------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
@@ -130,6 +137,12 @@ PIDS+=($!)
 wait_for_url backend "http://127.0.0.1:$BACKEND/" "$WORK/backend/error.log"
 wait_for_url nginx "https://127.0.0.1:$NGINX/" "$WORK/nginx/error.log"
 wait_for_url levee "https://127.0.0.1:$LEVEE/" "$WORK/levee.log"
+if [ -n "${FLOOR:-}" ]; then
+    "$ROOT/Benchmarks/peers/nio-relay/.build/release/nio-relay" "$FLOOR_PORT" "$BACKEND" tls "$WORK/site.pem" "$WORK/site.key" \
+        >"$WORK/floor.log" 2>&1 &
+    PIDS+=($!)
+    wait_for_url nio-relay "https://127.0.0.1:$FLOOR_PORT/" "$WORK/floor.log"
+fi
 for p in "$NGINX" "$LEVEE"; do
     curl -sk --http1.1 -o /dev/null -w "%{http_code}" "https://127.0.0.1:$p/" | grep -q 200 || { echo "no 200 on $p" >&2; exit 1; }
 done
@@ -180,6 +193,10 @@ for round in $(seq "$ROUNDS"); do
         RESULT[$name-h2]="${RESULT[$name-h2]:-} $rps"
         [ "$failed" = 0 ] || echo "warning: $name HTTP/2 round $round: $failed failed (see $WORK/h2load-$port.txt)" >&2
     done
+    if [ -n "${FLOOR:-}" ]; then
+        read -r rps bad status < <(run_wrk floor-keep "$FLOOR_PORT" "$CONNECTIONS")
+        RESULT[floor-keep]="${RESULT[floor-keep]:-} $rps"
+    fi
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -192,6 +209,10 @@ lk=$(echo "${RESULT[levee-keep]}" | median); nk=$(echo "${RESULT[nginx-keep]}" |
 ln=$(echo "${RESULT[levee-new]}" | median); nn=$(echo "${RESULT[nginx-new]}" | median)
 lh=$(echo "${RESULT[levee-h2]}" | median); nh=$(echo "${RESULT[nginx-h2]}" | median)
 printf "%-44s %14s %14s %8s\n" "HTTPS req/s, keep-alive (-c$CONNECTIONS)" "$lk" "$nk" "$(ratio "$lk" "$nk")"
+if [ -n "${FLOOR:-}" ]; then
+    fk=$(echo "${RESULT[floor-keep]}" | median)
+    printf "%-44s %14s %14s %8s\n" "  floor: nio-relay tls (no HTTP), keep-alive" "$fk" "$nk" "$(ratio "$fk" "$nk")"
+fi
 printf "%-44s %14s %14s %8s\n" "handshakes/s, new conn per request (-c$NEWCONN_CONNECTIONS)" "$ln" "$nn" "$(ratio "$ln" "$nn")"
 printf "%-44s %14s %14s %8s\n" "HTTP/2 req/s (h2load -c$H2_CONNECTIONS -m$H2_STREAMS)" "$lh" "$nh" "$(ratio "$lh" "$nh")"
 echo "rounds: levee keep [${RESULT[levee-keep]} ] nginx keep [${RESULT[nginx-keep]} ] levee new [${RESULT[levee-new]} ] nginx new [${RESULT[nginx-new]} ] levee h2 [${RESULT[levee-h2]} ] nginx h2 [${RESULT[nginx-h2]} ]"

@@ -1,7 +1,10 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 // Usage: nio-relay LISTEN_PORT UPSTREAM_PORT   (127.0.0.1 only, one event loop)
+//        nio-relay LISTEN_PORT respond         answers every read with one fixed 429 response
+//        nio-relay LISTEN_PORT UPSTREAM_PORT tls CERT.pem KEY.pem   terminates TLS (swift-nio-ssl) first
 
 /// Copies what one side reads to the other side; flushes once per read batch.
 final class Relay: ChannelInboundHandler {
@@ -21,12 +24,52 @@ final class Relay: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) { peer?.close(promise: nil) }
 }
 
+/// The floor of a rejecting filter on SwiftNIO (Benchmarks/peers/filter.sh, FLOOR=1): every read is
+/// taken as one request (wrk sends one at a time per connection) and answered with the same bytes,
+/// without parsing, matching or counting anything. A 429 about the size of HAProxy's.
+final class Responder: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    static let answer =
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 117\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n"
+        + "<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n"
+    let response = ByteBuffer(string: Responder.answer)
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.write(Self.wrapOutboundOut(response), promise: nil)
+    }
+    func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
+}
+
 let arguments = CommandLine.arguments
-guard arguments.count == 3, let listenPort = Int(arguments[1]), let upstreamPort = Int(arguments[2]) else {
-    print("usage: nio-relay LISTEN_PORT UPSTREAM_PORT")
+guard arguments.count == 3 || (arguments.count == 6 && arguments[3] == "tls"), let listenPort = Int(arguments[1]),
+    arguments[2] == "respond" || Int(arguments[2]) != nil
+else {
+    print("usage: nio-relay LISTEN_PORT UPSTREAM_PORT [tls CERT.pem KEY.pem] | nio-relay LISTEN_PORT respond")
     exit(2)
 }
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+if arguments[2] == "respond" {
+    let server = try await ServerBootstrap(group: group)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        .childChannelInitializer { client in
+            client.eventLoop.makeCompletedFuture { try client.pipeline.syncOperations.addHandler(Responder()) }
+        }
+        .bind(host: "127.0.0.1", port: listenPort).get()
+    print("nio-relay answering 429 on 127.0.0.1:\(listenPort)")
+    try await server.closeFuture.get()
+    exit(0)
+}
+let upstreamPort = Int(arguments[2])!
+/// TLS as Levee's listener sets it up: TLS 1.2 and 1.3, ALPN `http/1.1`.
+let tls: NIOSSLContext? = try arguments.count == 6 ? {
+    var configuration = TLSConfiguration.makeServerConfiguration(
+        certificateChain: try NIOSSLCertificate.fromPEMFile(arguments[4]).map { .certificate($0) },
+        privateKey: .privateKey(try NIOSSLPrivateKey(file: arguments[5], format: .pem)))
+    configuration.minimumTLSVersion = .tlsv12
+    configuration.applicationProtocols = ["http/1.1"]
+    return try NIOSSLContext(configuration: configuration)
+}() : nil
 let server = try await ServerBootstrap(group: group)
     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
     .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -36,6 +79,7 @@ let server = try await ServerBootstrap(group: group)
         let down = NIOLoopBound(Relay(), eventLoop: client.eventLoop)
         let up = NIOLoopBound(Relay(), eventLoop: client.eventLoop)
         do {
+            if let tls { try client.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
             try client.pipeline.syncOperations.addHandler(down.value)
         } catch {
             return client.eventLoop.makeFailedFuture(error)
