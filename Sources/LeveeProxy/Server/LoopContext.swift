@@ -66,6 +66,10 @@ final class LoopContext {
         let backends = pool.backends
         guard !backends.isEmpty else { return nil }
         let now = NIODeadline.now()
+        if backends.count == 1 {  // nothing to balance: no cursor to look up
+            let only = backends[0]
+            return only.admits(now: now, maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime) ? only : nil
+        }
         switch configuration.balance {
         case .roundRobin:
             let start = roundRobin[pool.name, default: 0]
@@ -94,7 +98,7 @@ final class LoopContext {
 
     /// An idle keep-alive connection to `backend`, if one is still open.
     func takeIdleConnection(to backend: Backend) -> UpstreamHandler? {
-        guard let list = idle[backend.address] else { return nil }
+        guard let list = idleList(for: backend, create: false) else { return nil }
         while let connection = list.connections.popLast() {
             if connection.isActive { return connection }
             connection.close()
@@ -104,15 +108,7 @@ final class LoopContext {
 
     /// Returns a connection to the pool after a complete exchange, or closes it if the pool is full.
     func release(_ connection: UpstreamHandler, maxIdle: Int) {
-        guard connection.isActive else { return }
-        let address = connection.backend.address
-        let list: IdleConnections
-        if let existing = idle[address] {
-            list = existing
-        } else {
-            list = IdleConnections()
-            idle[address] = list
-        }
+        guard connection.isActive, let list = idleList(for: connection.backend, create: true) else { return }
         guard list.connections.count < maxIdle else {
             connection.close()
             return
@@ -125,7 +121,26 @@ final class LoopContext {
     func closeIdleConnections() {
         let all = idle.values.flatMap(\.connections)
         idle.removeAll()
+        lastIdle = nil
         for connection in all { connection.close() }
+    }
+
+    /// The last backend's idle list: a keep-alive pool mostly serves one backend after another of
+    /// few, and comparing the object is cheaper than hashing its address (host string and port).
+    private var lastIdle: (backend: Backend, list: IdleConnections)?
+
+    private func idleList(for backend: Backend, create: Bool) -> IdleConnections? {
+        if let last = lastIdle, last.backend === backend { return last.list }
+        let list: IdleConnections
+        if let existing = idle[backend.address] {
+            list = existing
+        } else {
+            guard create else { return nil }
+            list = IdleConnections()
+            idle[backend.address] = list
+        }
+        lastIdle = (backend, list)
+        return list
     }
 
     private func forget(_ connection: UpstreamHandler) {
