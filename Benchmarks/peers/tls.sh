@@ -17,7 +17,9 @@
 #              H2_CONNECTIONS=16 H2_STREAMS=4 LEVEE_BIN=path (skip the build)
 #   FLOOR=1 adds a reference target to the keep-alive measure: `nio-relay PORT BACKEND tls CERT KEY`
 #   (Benchmarks/peers/nio-relay, built here), swift-nio-ssl terminating TLS as Levee's listener does
-#   and then copying bytes to the backend, no HTTP work: the ceiling of any SwiftNIO TLS proxy.
+#   and then copying bytes to the backend, no HTTP work: the ceiling of any SwiftNIO TLS proxy; and
+#   to the HTTP/2 measure `nio-relay PORT h2 CERT KEY`, NIOHTTP2 answering every stream itself (no
+#   upstream at all): above the ceiling of any SwiftNIO HTTP/2 proxy.
 # Needs the Debian packages wrk, nginx-light (or nginx), openssl, python3, nghttp2-client.
 # Only 127.0.0.1 is used; everything started here is stopped on exit.
 set -euo pipefail
@@ -49,7 +51,7 @@ wait_for_url() {  # wait_for_url NAME URL LOG: until curl gets an answer (30 s a
 
 peers_levee_bin "$ROOT"
 
-BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port); FLOOR_PORT=$(free_port)
+BACKEND=$(free_port); LEVEE=$(free_port); NGINX=$(free_port); FLOOR_PORT=$(free_port); FLOOR_H2_PORT=$(free_port)
 if [ -n "${FLOOR:-}" ]; then
     swift build -c release --package-path "$ROOT/Benchmarks/peers/nio-relay" >"$WORK/floor-build.log" 2>&1 \
         || { cat "$WORK/floor-build.log"; exit 1; }
@@ -142,6 +144,10 @@ if [ -n "${FLOOR:-}" ]; then
         >"$WORK/floor.log" 2>&1 &
     PIDS+=($!)
     wait_for_url nio-relay "https://127.0.0.1:$FLOOR_PORT/" "$WORK/floor.log"
+    "$ROOT/Benchmarks/peers/nio-relay/.build/release/nio-relay" "$FLOOR_H2_PORT" h2 "$WORK/site.pem" "$WORK/site.key" \
+        >"$WORK/floor-h2.log" 2>&1 &
+    PIDS+=($!)
+    wait_for_url nio-relay-h2 "https://127.0.0.1:$FLOOR_H2_PORT/" "$WORK/floor-h2.log"
 fi
 for p in "$NGINX" "$LEVEE"; do
     curl -sk --http1.1 -o /dev/null -w "%{http_code}" "https://127.0.0.1:$p/" | grep -q 200 || { echo "no 200 on $p" >&2; exit 1; }
@@ -196,6 +202,8 @@ for round in $(seq "$ROUNDS"); do
     if [ -n "${FLOOR:-}" ]; then
         read -r rps bad status < <(run_wrk floor-keep "$FLOOR_PORT" "$CONNECTIONS")
         RESULT[floor-keep]="${RESULT[floor-keep]:-} $rps"
+        read -r rps failed < <(run_h2load "$FLOOR_H2_PORT")
+        RESULT[floor-h2]="${RESULT[floor-h2]:-} $rps"
     fi
 done
 
@@ -215,4 +223,8 @@ if [ -n "${FLOOR:-}" ]; then
 fi
 printf "%-44s %14s %14s %8s\n" "handshakes/s, new conn per request (-c$NEWCONN_CONNECTIONS)" "$ln" "$nn" "$(ratio "$ln" "$nn")"
 printf "%-44s %14s %14s %8s\n" "HTTP/2 req/s (h2load -c$H2_CONNECTIONS -m$H2_STREAMS)" "$lh" "$nh" "$(ratio "$lh" "$nh")"
+if [ -n "${FLOOR:-}" ]; then
+    fh=$(echo "${RESULT[floor-h2]}" | median)
+    printf "%-44s %14s %14s %8s\n" "  floor: nio-relay h2 (answers itself)" "$fh" "$nh" "$(ratio "$fh" "$nh")"
+fi
 echo "rounds: levee keep [${RESULT[levee-keep]} ] nginx keep [${RESULT[nginx-keep]} ] levee new [${RESULT[levee-new]} ] nginx new [${RESULT[nginx-new]} ] levee h2 [${RESULT[levee-h2]} ] nginx h2 [${RESULT[nginx-h2]} ]"

@@ -1,10 +1,13 @@
 import NIOCore
+import NIOHPACK
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
 
 // Usage: nio-relay LISTEN_PORT UPSTREAM_PORT   (127.0.0.1 only, one event loop)
 //        nio-relay LISTEN_PORT respond         answers every read with one fixed 429 response
 //        nio-relay LISTEN_PORT UPSTREAM_PORT tls CERT.pem KEY.pem   terminates TLS (swift-nio-ssl) first
+//        nio-relay LISTEN_PORT h2 CERT.pem KEY.pem   answers every HTTP/2 stream itself (TLS, ALPN h2)
 
 /// Copies what one side reads to the other side; flushes once per read batch.
 final class Relay: ChannelInboundHandler {
@@ -40,14 +43,66 @@ final class Responder: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
 }
 
+/// The floor of an HTTP/2 proxy on SwiftNIO: each stream (a child channel of NIOHTTP2's
+/// multiplexer, as in Levee) is answered with the backend's 200 and body the moment its request
+/// ends — no upstream, no HTTP/1 translation, no filter.
+final class StreamResponder: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
+    static let headers: HPACKHeaders = [":status": "200", "content-type": "text/plain", "content-length": "23"]
+    let body = ByteBuffer(string: "hello from the backend\n")
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .headers(let headers) where headers.endStream: respond(context)
+        case .data(let data) where data.endStream: respond(context)
+        default: break
+        }
+    }
+    private func respond(_ context: ChannelHandlerContext) {
+        context.write(Self.wrapOutboundOut(.headers(.init(headers: Self.headers))), promise: nil)
+        context.writeAndFlush(Self.wrapOutboundOut(.data(.init(data: .byteBuffer(body), endStream: true))), promise: nil)
+    }
+}
+
+/// TLS as Levee's listener sets it up: TLS 1.2 and 1.3, certificate and key from PEM files.
+func serverTLS(certificate: String, key: String, protocols: [String]) throws -> NIOSSLContext {
+    var configuration = TLSConfiguration.makeServerConfiguration(
+        certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+        privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+    configuration.minimumTLSVersion = .tlsv12
+    configuration.applicationProtocols = protocols
+    return try NIOSSLContext(configuration: configuration)
+}
+
 let arguments = CommandLine.arguments
-guard arguments.count == 3 || (arguments.count == 6 && arguments[3] == "tls"), let listenPort = Int(arguments[1]),
-    arguments[2] == "respond" || Int(arguments[2]) != nil
+guard arguments.count == 3 || (arguments.count == 6 && arguments[3] == "tls") || (arguments.count == 5 && arguments[2] == "h2"),
+    let listenPort = Int(arguments[1]), ["respond", "h2"].contains(arguments[2]) || Int(arguments[2]) != nil
 else {
     print("usage: nio-relay LISTEN_PORT UPSTREAM_PORT [tls CERT.pem KEY.pem] | nio-relay LISTEN_PORT respond")
+    print("       nio-relay LISTEN_PORT h2 CERT.pem KEY.pem")
     exit(2)
 }
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+if arguments[2] == "h2" {
+    let tls = try serverTLS(certificate: arguments[3], key: arguments[4], protocols: ["h2"])
+    let server = try await ServerBootstrap(group: group)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        .childChannelInitializer { client in
+            client.eventLoop.makeCompletedFuture {
+                try client.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                _ = try client.pipeline.syncOperations.configureHTTP2Pipeline(
+                    mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
+                ) { stream in
+                    stream.eventLoop.makeCompletedFuture { try stream.pipeline.syncOperations.addHandler(StreamResponder()) }
+                }
+            }
+        }
+        .bind(host: "127.0.0.1", port: listenPort).get()
+    print("nio-relay answering HTTP/2 on 127.0.0.1:\(listenPort)")
+    try await server.closeFuture.get()
+    exit(0)
+}
 if arguments[2] == "respond" {
     let server = try await ServerBootstrap(group: group)
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -61,15 +116,7 @@ if arguments[2] == "respond" {
     exit(0)
 }
 let upstreamPort = Int(arguments[2])!
-/// TLS as Levee's listener sets it up: TLS 1.2 and 1.3, ALPN `http/1.1`.
-let tls: NIOSSLContext? = try arguments.count == 6 ? {
-    var configuration = TLSConfiguration.makeServerConfiguration(
-        certificateChain: try NIOSSLCertificate.fromPEMFile(arguments[4]).map { .certificate($0) },
-        privateKey: .privateKey(try NIOSSLPrivateKey(file: arguments[5], format: .pem)))
-    configuration.minimumTLSVersion = .tlsv12
-    configuration.applicationProtocols = ["http/1.1"]
-    return try NIOSSLContext(configuration: configuration)
-}() : nil
+let tls = arguments.count == 6 ? try serverTLS(certificate: arguments[4], key: arguments[5], protocols: ["http/1.1"]) : nil
 let server = try await ServerBootstrap(group: group)
     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
     .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
