@@ -450,14 +450,15 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         } else {
             upstream.flush()
         }
-        ex.sentAt = .now()
-        if ex.requestEnded { armResponseHeaderTimer(ex) }
+        let sentAt = NIODeadline.now()
+        ex.sentAt = sentAt
+        if ex.requestEnded { armResponseHeaderTimer(ex, now: sentAt) }
         resumeReadIfPossible()
     }
 
-    private func armResponseHeaderTimer(_ ex: Exchange) {
+    private func armResponseHeaderTimer(_ ex: Exchange, now: NIODeadline = .now()) {
         guard !ex.responseStarted, ex.headerDeadline == nil else { return }
-        let deadline = NIODeadline.now() + ex.runtime.configuration.timeouts.responseHeader
+        let deadline = now + ex.runtime.configuration.timeouts.responseHeader
         ex.headerDeadline = deadline
         checkDeadlines(by: deadline)
     }

@@ -65,10 +65,9 @@ final class LoopContext {
         let configuration = pool.configuration
         let backends = pool.backends
         guard !backends.isEmpty else { return nil }
-        let now = NIODeadline.now()
         if backends.count == 1 {  // nothing to balance: no cursor to look up
             let only = backends[0]
-            return only.admits(now: now, maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime) ? only : nil
+            return only.admits(now: .now(), maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime) ? only : nil
         }
         switch configuration.balance {
         case .roundRobin:
@@ -76,7 +75,7 @@ final class LoopContext {
             for offset in 0..<backends.count {
                 let candidate = backends[(start + offset) % backends.count]
                 if candidate === tried && backends.count > 1 { continue }
-                if candidate.admits(now: now, maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime) {
+                if candidate.admits(now: .now(), maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime) {
                     roundRobin[pool.name] = (start + offset + 1) % backends.count
                     return candidate
                 }
@@ -91,7 +90,7 @@ final class LoopContext {
             if let best { return best }
             // Every backend is ejected: let a probe through to one whose rest is over.
             return backends.first {
-                $0.admits(now: now, maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime)
+                $0.admits(now: .now(), maxFailures: configuration.maxFailures, ejectionTime: configuration.ejectionTime)
             }
         }
     }

@@ -26,10 +26,11 @@ final class Backend: Sendable {
 
     /// Whether a request may be sent now. An ejected backend whose rest is over lets exactly one
     /// request through (the probe) by pushing its deadline forward; the probe's outcome decides.
-    func admits(now: NIODeadline, maxFailures: Int, ejectionTime: TimeAmount) -> Bool {
+    /// `now` is read only for an ejected backend (a healthy one, the usual case, needs no clock).
+    func admits(now: @autoclosure () -> NIODeadline, maxFailures: Int, ejectionTime: TimeAmount) -> Bool {
         if consecutiveFailures < maxFailures { return true }
         let until = ejectedUntil.load(ordering: .relaxed)
-        let nowNanos = Int64(truncatingIfNeeded: now.uptimeNanoseconds)
+        let nowNanos = Int64(truncatingIfNeeded: now().uptimeNanoseconds)
         if nowNanos < until { return false }
         return ejectedUntil.compareExchange(
             expected: until, desired: nowNanos + ejectionTime.nanoseconds, ordering: .relaxed
