@@ -124,8 +124,8 @@ final class LoopContext {
         for connection in all { connection.close() }
     }
 
-    /// The last backend's idle list: a keep-alive pool mostly serves one backend after another of
-    /// few, and comparing the object is cheaper than hashing its address (host string and port).
+    /// The last backend's idle list: most requests go to the backend the one before went to (a
+    /// pool has one backend or few), and comparing objects is cheaper than hashing an address.
     private var lastIdle: (backend: Backend, list: IdleConnections)?
 
     private func idleList(for backend: Backend, create: Bool) -> IdleConnections? {
