@@ -14,6 +14,7 @@
 # Environment: DURATION=10s CONNECTIONS=64 THREADS=1 WARMUP=2s ROUNDS=1 LEVEE_BIN=path (skip the build)
 #   RELAY=1 adds a reference target: nio-relay (Benchmarks/peers/nio-relay, built here), a SwiftNIO
 #   TCP relay doing no HTTP work at all, on one event loop: the ceiling of any SwiftNIO proxy.
+#   FLOOR=1 does the same (the name filter.sh and tls.sh use for their SwiftNIO floors).
 # Needs the Debian packages wrk, nginx-light (or nginx), haproxy, python3 (installed if missing, as root).
 # Only 127.0.0.1 is used; everything started here is stopped on exit.
 set -euo pipefail
@@ -24,6 +25,7 @@ THREADS=${THREADS:-1}
 WARMUP=${WARMUP:-2s}
 ROUNDS=${ROUNDS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+RELAY=${RELAY:-${FLOOR:-}}
 
 source "$(dirname "$0")/lib.sh"
 peers_need wrk:wrk nginx:nginx-light haproxy:haproxy python3:python3
